@@ -1,0 +1,3 @@
+from dbops.cli.main import run
+
+run()

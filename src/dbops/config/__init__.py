@@ -1,0 +1,43 @@
+"""Configuration: ``[tool.dbops]`` settings and database URL resolution."""
+
+from dbops.config.settings import (
+    SCHEMA_NAMES,
+    BudgetsSettings,
+    DeploySettings,
+    IndexesSettings,
+    LocksSettings,
+    PartitionsSettings,
+    SchemaSettings,
+    Settings,
+    find_project_root,
+    load_settings,
+)
+from dbops.config.urls import (
+    ResolvedUrl,
+    database_name,
+    libpq_url,
+    mask_url,
+    resolve_url,
+    sqlalchemy_url,
+    url_endpoint,
+)
+
+__all__ = [
+    "SCHEMA_NAMES",
+    "BudgetsSettings",
+    "DeploySettings",
+    "IndexesSettings",
+    "LocksSettings",
+    "PartitionsSettings",
+    "ResolvedUrl",
+    "SchemaSettings",
+    "Settings",
+    "database_name",
+    "find_project_root",
+    "libpq_url",
+    "load_settings",
+    "mask_url",
+    "resolve_url",
+    "sqlalchemy_url",
+    "url_endpoint",
+]

@@ -1,0 +1,58 @@
+"""Connections to PostgreSQL with errors mapped to ``DatabaseUnavailable`` (exit 3).
+
+psycopg and SQLAlchemy are imported inside the functions: importing this
+module is free, so the CLI can import it at startup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from dbops.config.urls import libpq_url, mask_url, sqlalchemy_url, url_endpoint
+from dbops.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    import psycopg
+    import sqlalchemy
+
+
+def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **kwargs: Any) -> psycopg.Connection:
+    """Open a psycopg connection; an unreachable/refusing server raises DatabaseUnavailable."""
+    import psycopg
+
+    try:
+        return psycopg.connect(
+            libpq_url(url), autocommit=autocommit, connect_timeout=connect_timeout, application_name="dbops", **kwargs
+        )
+    except psycopg.OperationalError as exc:
+        raise unavailable(url, exc) from None
+
+
+@contextmanager
+def connection(url: str, *, autocommit: bool = False, **kwargs: Any) -> Iterator[psycopg.Connection]:
+    """``with connection(url) as conn:`` — closes the connection at the end."""
+    conn = connect(url, autocommit=autocommit, **kwargs)
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()
+
+
+def create_engine(url: str, **kwargs: Any) -> sqlalchemy.Engine:
+    """A SQLAlchemy engine on the psycopg 3 driver."""
+    import sqlalchemy
+
+    return sqlalchemy.create_engine(sqlalchemy_url(url), **kwargs)
+
+
+def unavailable(url: str, exc: BaseException) -> DatabaseUnavailable:
+    """A DatabaseUnavailable for ``url`` that never shows its password."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    detail = detail.replace(url, mask_url(url))
+    return DatabaseUnavailable(
+        f"cannot connect to {url_endpoint(url)} ({mask_url(url)}): {detail}",
+        hint="check that the server runs and the URL is right, or unset it to use the local database",
+    )

@@ -1,0 +1,46 @@
+"""The local (embedded) PostgreSQL: ``dbops db start/stop/status/url``.
+
+>>> from dbops.localdb import LocalCluster, local_cluster  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+
+from dbops.config import Settings
+from dbops.localdb.binaries import ServerBinaries, find_server_binaries
+from dbops.localdb.cluster import ClusterStatus, LocalCluster, create_database, default_base, unreachable_ancestor
+
+__all__ = [
+    "ClusterStatus",
+    "LocalCluster",
+    "ServerBinaries",
+    "create_database",
+    "default_base",
+    "ensure_database",
+    "find_server_binaries",
+    "local_cluster",
+    "unreachable_ancestor",
+]
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+def local_cluster(
+    settings: Settings, *, env: Mapping[str, str] | None = None, log: Callable[[str], None] = _silent
+) -> LocalCluster:
+    """The project's local cluster (not started)."""
+    env = os.environ if env is None else env
+    binaries = find_server_binaries(env)
+    base = default_base(settings.root, binaries.version, env, log)
+    return LocalCluster(base, binaries, log=log)
+
+
+def ensure_database(
+    settings: Settings, name: str, *, env: Mapping[str, str] | None = None, log: Callable[[str], None] = _silent
+) -> str:
+    """URL of database ``name`` on the local cluster, starting it and creating the database if needed."""
+    return local_cluster(settings, env=env, log=log).ensure_database(name)
