@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from dbops.findings import Report
 
 
-class OutputFormat(str, enum.Enum):
+class OutputFormat(enum.StrEnum):
     text = "text"
     json = "json"
     sarif = "sarif"

@@ -66,7 +66,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         typer.echo(cluster.ensure_database(st.settings.schema(schema).database))
 
 
-def _print_status(status, fmt: OutputFormat | None) -> None:  # noqa: ANN001 - ClusterStatus, imported lazily
+def _print_status(status, fmt: OutputFormat | None) -> None:
     st = state()
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(status.to_dict(), indent=2) + "\n")

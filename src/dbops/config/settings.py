@@ -269,7 +269,7 @@ def _is_instance(value: Any, hint: Any) -> bool:
         (item,) = typing.get_args(hint)
         return isinstance(value, list) and all(_is_instance(v, item) for v in value)
     if origin is dict:
-        key_t, val_t = typing.get_args(hint)
+        _key_t, val_t = typing.get_args(hint)
         return isinstance(value, dict) and all(_is_instance(v, val_t) for v in value.values())
     if hint is Path:
         return isinstance(value, str)

@@ -8,7 +8,7 @@
 0
 """
 
-from dbops.findings.model import Finding, Report, Severity
 from dbops.findings.formats import to_github, to_json, to_sarif
+from dbops.findings.model import Finding, Report, Severity
 
 __all__ = ["Finding", "Report", "Severity", "to_github", "to_json", "to_sarif"]

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """Ordered severities; ``Severity.ERROR`` fails a build by default."""
 
     ERROR = "error"

@@ -32,7 +32,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from dbops.errors import LocalDatabaseError
-from dbops.localdb.binaries import ServerBinaries, find_server_binaries
+from dbops.localdb.binaries import ServerBinaries
 
 SERVER_USER = "postgres"
 SUPERUSER = "postgres"
