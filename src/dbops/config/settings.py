@@ -102,10 +102,18 @@ class DeploySettings:
 
 @dataclass(frozen=True)
 class PartitionsSettings:
-    """``[tool.dbops.partitions]``: monthly partition maintenance."""
+    """``[tool.dbops.partitions]``: monthly partition maintenance (and online backfills).
+
+    ``retention_months = 0`` keeps every partition. ``max_move_rows`` caps the
+    rows moved out of a default partition under its ACCESS EXCLUSIVE lock.
+    """
 
     months_ahead: int = 3
     retention_months: int = 0
+    lock_timeout: str = "2s"
+    retries: int = 3
+    max_move_rows: int = 100_000
+    backfill_lock_timeout: str = "1s"
 
 
 @dataclass(frozen=True)

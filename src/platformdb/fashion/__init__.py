@@ -1,0 +1,1 @@
+"""The fashion database: studios (the tenant), designers, clients, collections, products, fittings, orders."""

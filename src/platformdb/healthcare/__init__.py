@@ -1,0 +1,1 @@
+"""The healthcare database: clinics (the tenant), users, patients, doctors, appointments."""

@@ -1,0 +1,74 @@
+"""The CLI surface: help lists DESIGN.md's commands, imports stay light, migrate is idempotent."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = ("sqlalchemy", "alembic", "psycopg", "sqlglot", "yaml")
+
+
+def test_help_lists_the_commands(dbops):
+    result = dbops("--help")
+    assert result.exit_code == 0
+    for command in ("generate", "migrate", "deploy", "status", "reset", "seed", "studio", "check", "rules", "db"):
+        assert f"  {command} " in result.stdout or f"  {command}\n" in result.stdout, command
+    check = dbops("check", "--help")
+    for command in ("locks", "indexes", "budgets", "all"):
+        assert f"  {command} " in check.stdout, command
+
+
+def test_help_imports_nothing_heavy():
+    """`dbops --help` and every command's help import none of the heavy libraries."""
+    for args in (["--help"], ["check", "--help"], ["migrate", "--help"], ["db", "start", "--help"],
+                 ["check", "locks", "--help"], ["check", "indexes", "--help"], ["check", "budgets", "--help"]):
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "dbops", *args],
+            capture_output=True, text=True, env={**os.environ, "DBOPS_PROJECT_DIR": str(REPO)}, check=False,
+        )
+        assert proc.returncode == 0, proc.stderr[-500:]
+        imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
+        assert not imported & set(HEAVY), (args, imported & set(HEAVY))
+
+
+def test_unknown_option_is_usage_error(dbops):
+    result = dbops("migrate", "--no-such-option")
+    assert result.exit_code == 2
+    assert "No such option" in result.output
+
+
+def test_migrate_twice_second_is_noop(dbops, empty_db):
+    first = dbops("migrate", "healthcare", "--database-url", empty_db)
+    assert first.exit_code == 0, first.output
+    with psycopg.connect(empty_db) as conn:
+        version = conn.execute("select version_num from alembic_version").fetchone()[0]
+        tables = conn.execute("select count(*) from pg_tables where schemaname = 'public'").fetchone()[0]
+    second = dbops("migrate", "healthcare", "--database-url", empty_db)
+    assert second.exit_code == 0, second.output
+    assert "up to date" in second.stdout
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("select version_num from alembic_version").fetchone()[0] == version
+        assert conn.execute("select count(*) from pg_tables where schemaname = 'public'").fetchone()[0] == tables
+
+
+def test_migrate_both_schemas_on_the_local_database(dbops, pg_server):
+    """With no URL configured, migrate starts/uses the local cluster and migrates both databases."""
+    result = dbops("migrate")
+    assert result.exit_code == 0, result.output
+    assert "using the local database" in result.stderr
+    for name in ("healthcare", "fashion"):
+        with psycopg.connect(pg_server.url(name)) as conn:
+            assert conn.execute("select count(*) from alembic_version").fetchone()[0] == 1
+
+
+def test_debug_shows_traceback_only_when_asked(dbops_process):
+    url = "postgresql://u:pw@127.0.0.1:1/x?connect_timeout=1"
+    plain = dbops_process("migrate", "healthcare", "--database-url", url)
+    assert plain.exit_code == 3 and "Traceback" not in plain.stderr
+    debug = dbops_process("--debug", "migrate", "healthcare", "--database-url", url)
+    assert "Traceback" in debug.stderr
