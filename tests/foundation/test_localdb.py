@@ -120,7 +120,7 @@ def test_two_concurrent_starts(data_dir: Path):
                          stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
-    results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    results = [(*p.communicate(timeout=120), p.returncode) for p in procs]
     assert [r[2] for r in results] == [0, 0], results
     state = json.loads((data_dir / "state.json").read_text())
     url = f"postgresql://postgres@/fashion?host={state['socket_dir']}&port={state['port']}"

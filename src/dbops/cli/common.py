@@ -54,6 +54,7 @@ class State:
     _console: Console | None = None
     _err_console: Console | None = None
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    _noted: set[str] = field(default_factory=set)
 
     @property
     def settings(self) -> Settings:
@@ -94,8 +95,7 @@ class State:
         resolved = resolve_url(
             self.settings, schema, cli_url=url or self.database_url, single_schema=single, env=self.env
         )
-        if not self.quiet:
-            self.err.print(f"[dim]{resolved.describe()}[/dim]")
+        self.note(resolved.describe())
         return resolved
 
     def url_for(self, schema: SchemaSettings, url: str | None = None, *, single: bool) -> str:
@@ -108,7 +108,9 @@ class State:
         return ensure_database(self.settings, schema.database, log=self.note)
 
     def note(self, message: str) -> None:
-        if not self.quiet:
+        """A dim line on stderr, once per message per run (hidden with --quiet)."""
+        if not self.quiet and message not in self._noted:
+            self._noted.add(message)
             self.err.print(f"[dim]{message}[/dim]")
 
 

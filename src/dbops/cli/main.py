@@ -11,7 +11,16 @@ from typing import Annotated
 
 import typer
 
-from dbops.cli import budget_cmds, db_cmds, health_cmds, lint_cmds, scale_cmds, schema_cmds, typegen_cmds
+from dbops.cli import (
+    budget_cmds,
+    db_cmds,
+    health_cmds,
+    lint_cmds,
+    scale_cmds,
+    schema_cmds,
+    studio_cmds,
+    typegen_cmds,
+)
 from dbops.cli.common import DatabaseUrlOpt, OutputFormat, reset_state
 
 app = typer.Typer(
@@ -51,7 +60,7 @@ def main(
         raise typer.Exit(0)
 
 
-for module in (db_cmds, schema_cmds, typegen_cmds, lint_cmds, health_cmds, budget_cmds, scale_cmds):
+for module in (db_cmds, typegen_cmds, schema_cmds, studio_cmds, lint_cmds, health_cmds, budget_cmds, scale_cmds):
     module.register(app, check_app)
 
 

@@ -15,6 +15,7 @@ from dbops.config.settings import (
 from dbops.config.urls import (
     ResolvedUrl,
     database_name,
+    is_local_url,
     libpq_url,
     mask_url,
     resolve_url,
@@ -34,6 +35,7 @@ __all__ = [
     "Settings",
     "database_name",
     "find_project_root",
+    "is_local_url",
     "libpq_url",
     "load_settings",
     "mask_url",

@@ -128,3 +128,21 @@ def database_name(url: str) -> str:
     'healthcare'
     """
     return unquote(urlsplit(url).path.lstrip("/"))
+
+
+def is_local_url(url: str) -> bool:
+    """True for a unix socket or loopback host: a database on this machine.
+
+    >>> is_local_url("postgresql://postgres@/healthcare?host=/work/.dbops/pg15/run&port=5999")
+    True
+    >>> is_local_url("postgresql://u@127.0.0.1:5432/x"), is_local_url("postgresql://u@[::1]/x")
+    (True, True)
+    >>> is_local_url("postgresql://u@db.internal:5432/x")
+    False
+    """
+    endpoint_host = url_endpoint(url).rsplit(":", 1)[0]
+    return (
+        endpoint_host.startswith("/")
+        or endpoint_host in ("localhost", "::1", "[::1]")
+        or endpoint_host.startswith("127.")
+    )

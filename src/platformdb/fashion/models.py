@@ -76,7 +76,7 @@ class Designer(Base):
     studio_id: Mapped[int] = mapped_column(sa.BigInteger, sa.ForeignKey("studios.id"))
     name: Mapped[str]
     email: Mapped[str]
-    is_active: Mapped[bool] = mapped_column(server_default=sa.true())
+    is_active: Mapped[bool] = mapped_column(server_default=sa.text("true"))
     created_at: Mapped[datetime.datetime] = mapped_column(server_default=now())
 
 
@@ -100,7 +100,7 @@ class Client(Base):
     name: Mapped[str]
     email: Mapped[str]
     phone: Mapped[str | None]
-    is_active: Mapped[bool] = mapped_column(server_default=sa.true())
+    is_active: Mapped[bool] = mapped_column(server_default=sa.text("true"))
     created_at: Mapped[datetime.datetime] = mapped_column(server_default=now())
     deleted_at: Mapped[datetime.datetime | None]
 
@@ -146,7 +146,7 @@ class Product(Base):
     price_cents: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.CHAR(3), server_default="EUR")
     stock: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
-    is_active: Mapped[bool] = mapped_column(server_default=sa.true())
+    is_active: Mapped[bool] = mapped_column(server_default=sa.text("true"))
     created_at: Mapped[datetime.datetime] = mapped_column(server_default=now())
 
 

@@ -107,8 +107,8 @@ class User(Base):
     name: Mapped[str]
     email: Mapped[str]
     role_type: Mapped[RoleType] = mapped_column(ROLE_TYPE)
-    is_active: Mapped[bool] = mapped_column(server_default=sa.true())
-    is_verified: Mapped[bool] = mapped_column(server_default=sa.false())
+    is_active: Mapped[bool] = mapped_column(server_default=sa.text("true"))
+    is_verified: Mapped[bool] = mapped_column(server_default=sa.text("false"))
     password_hash: Mapped[str | None]
     created_at: Mapped[datetime.datetime] = mapped_column(server_default=now())
     updated_at: Mapped[datetime.datetime] = mapped_column(server_default=now(), onupdate=sa.func.now())

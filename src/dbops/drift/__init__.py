@@ -1,0 +1,241 @@
+"""Drift between a schema's models and a live database (``dbops status``, ``dbops check all``).
+
+``model_drift(settings, schema, url)`` runs Alembic's autogenerate comparison
+(types, nullability, server defaults, indexes, unique constraints, foreign
+keys) and adds what Alembic does not compare: native enum labels, CHECK
+constraint names and the partitioning of partitioned tables. It returns one
+human-readable line per difference, empty when the database equals the models.
+
+Ignored: ``alembic_version`` and the partitions of partitioned tables
+(``appointment_audit_logs_p202611`` …): they are created by migrations and
+partition maintenance, not declared in the models.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dbops.config import SchemaSettings, Settings
+from dbops.errors import ConfigError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+__all__ = ["describe_diff", "model_drift"]
+
+_IGNORED_TABLES = frozenset({"alembic_version"})
+
+
+def model_drift(settings: Settings, schema: SchemaSettings, url: str) -> list[str]:
+    """Differences between ``schema``'s models and the database at ``url`` (empty when equal)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.pool import NullPool
+
+    from dbops.db import create_engine
+
+    metadata = _metadata(schema)
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            partitions = _partition_children(conn)
+            ignored = _IGNORED_TABLES | partitions
+
+            def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+                if type_ == "table":
+                    return name not in ignored
+                table = getattr(obj, "table", None)
+                return not (table is not None and table.name in ignored)
+
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "compare_type": True,
+                    "compare_server_default": True,
+                    "include_object": include_object,
+                    "target_metadata": metadata,
+                },
+            )
+            diffs = [describe_diff(d) for d in _flatten(compare_metadata(context, metadata))]
+            diffs += _enum_drift(conn, metadata)
+            diffs += _check_drift(conn, metadata)
+            diffs += _partition_drift(conn, metadata)
+    finally:
+        engine.dispose()
+    return sorted(diffs)
+
+
+def _metadata(schema: SchemaSettings) -> sa.MetaData:
+    if not schema.models:
+        raise ConfigError(
+            f"schema {schema.name!r} has no models module",
+            hint=f"set tool.dbops.schemas.{schema.name}.models in pyproject.toml",
+        )
+    from dbops.migrate.env import load_metadata
+
+    try:
+        metadata = load_metadata(schema.models)
+    except ImportError as exc:
+        raise ConfigError(
+            f"cannot import models module {schema.models!r}: {exc}",
+            hint=f"check tool.dbops.schemas.{schema.name}.models in pyproject.toml",
+        ) from None
+    if metadata is None:
+        raise ConfigError(
+            f"models module {schema.models!r} defines neither Base nor metadata",
+            hint="expose a DeclarativeBase subclass named Base",
+        )
+    return metadata
+
+
+def _flatten(diffs: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for diff in diffs:
+        # Column modifications come as a list of tuples per column.
+        out.extend(diff if isinstance(diff, list) else [diff])
+    return out
+
+
+def _partition_children(conn: Any) -> frozenset[str]:
+    rows = conn.exec_driver_sql(
+        "SELECT c.relname FROM pg_class c WHERE c.relispartition AND c.relnamespace = 'public'::regnamespace"
+    )
+    return frozenset(r[0] for r in rows)
+
+
+def describe_diff(diff: tuple[Any, ...]) -> str:
+    """One line for one Alembic comparison result.
+
+    >>> import sqlalchemy as sa
+    >>> t = sa.Table("users", sa.MetaData(), sa.Column("id", sa.Integer))
+    >>> describe_diff(("add_table", t))
+    'table users: in the models, missing in the database'
+    >>> describe_diff(("modify_nullable", None, "users", "email", {}, True, False))
+    'column users.email: nullable in the database, NOT NULL in the models'
+    """
+    kind = diff[0]
+    if kind in ("add_table", "remove_table"):
+        return f"table {diff[1].name}: {_where(kind)}"
+    if kind in ("add_column", "remove_column"):
+        return f"column {diff[2]}.{diff[3].name}: {_where(kind)}"
+    if kind in ("add_index", "remove_index"):
+        index = diff[1]
+        columns = ", ".join(str(e) for e in index.expressions)
+        unique = "unique index" if index.unique else "index"
+        return f"{unique} {index.name} on {index.table.name} ({columns}): {_where(kind)}"
+    if kind in ("add_constraint", "remove_constraint"):
+        constraint = diff[1]
+        columns = ", ".join(c.name for c in constraint.columns)
+        return f"constraint {constraint.name} on {constraint.table.name} ({columns}): {_where(kind)}"
+    if kind in ("add_fk", "remove_fk"):
+        fk = diff[1]
+        columns = ", ".join(c.name for c in fk.columns)
+        return f"foreign key {fk.name} on {fk.parent.name} ({columns}) -> {fk.referred_table.name}: {_where(kind)}"
+    if kind == "modify_nullable":
+        _, _, table, column, _, db_value, model_value = diff
+        return f"column {table}.{column}: {_null(db_value)} in the database, {_null(model_value)} in the models"
+    if kind == "modify_type":
+        _, _, table, column, _, db_type, model_type = diff
+        return f"column {table}.{column}: type {db_type} in the database, {model_type} in the models"
+    if kind == "modify_default":
+        _, _, table, column, _, db_default, model_default = diff
+        return (
+            f"column {table}.{column}: default {_default(db_default)} in the database, "
+            f"{_default(model_default)} in the models"
+        )
+    if kind == "modify_comment":
+        return f"column {diff[2]}.{diff[3]}: comment differs"
+    return f"{kind}: " + " ".join(str(part) for part in diff[1:] if part is not None)
+
+
+def _where(kind: str) -> str:
+    return "in the models, missing in the database" if kind.startswith("add") else "in the database, not in the models"
+
+
+def _null(nullable: bool) -> str:
+    return "nullable" if nullable else "NOT NULL"
+
+
+def _default(value: Any) -> str:
+    if value is None:
+        return "none"
+    arg = getattr(value, "arg", value)
+    return str(getattr(arg, "text", arg))
+
+
+def _enum_drift(conn: Any, metadata: sa.MetaData) -> list[str]:
+    from sqlalchemy import Enum
+
+    wanted: dict[str, tuple[str, ...]] = {}
+    for table in metadata.tables.values():
+        for column in table.columns:
+            if isinstance(column.type, Enum) and column.type.native_enum and column.type.name:
+                wanted[column.type.name] = tuple(column.type.enums)
+    rows = conn.exec_driver_sql(
+        "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_type t "
+        "JOIN pg_enum e ON e.enumtypid = t.oid WHERE t.typnamespace = 'public'::regnamespace GROUP BY t.typname"
+    )
+    found = {name: tuple(labels) for name, labels in rows}
+    out = []
+    for name in sorted(set(wanted) | set(found)):
+        if name not in found:
+            out.append(f"enum type {name}: in the models, missing in the database")
+        elif name not in wanted:
+            out.append(f"enum type {name}: in the database, not in the models")
+        elif found[name] != wanted[name]:
+            out.append(
+                f"enum type {name}: labels {', '.join(found[name])} in the database, "
+                f"{', '.join(wanted[name])} in the models"
+            )
+    return out
+
+
+def _check_drift(conn: Any, metadata: sa.MetaData) -> list[str]:
+    from sqlalchemy import CheckConstraint
+
+    wanted = {
+        (table.name, str(c.name))
+        for table in metadata.tables.values()
+        for c in table.constraints
+        if isinstance(c, CheckConstraint) and c.name
+    }
+    tables = set(metadata.tables)
+    rows = conn.exec_driver_sql(
+        "SELECT r.relname, c.conname FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid "
+        "WHERE c.contype = 'c' AND r.relnamespace = 'public'::regnamespace AND NOT r.relispartition"
+    )
+    found = {(t, n) for t, n in rows if t in tables}
+    out = [f"check constraint {n} on {t}: in the models, missing in the database" for t, n in wanted - found]
+    out += [f"check constraint {n} on {t}: in the database, not in the models" for t, n in found - wanted]
+    return out
+
+
+def _partition_drift(conn: Any, metadata: sa.MetaData) -> list[str]:
+    rows = conn.exec_driver_sql(
+        "SELECT c.relname, pg_get_partkeydef(c.oid) FROM pg_class c "
+        "WHERE c.relkind = 'p' AND c.relnamespace = 'public'::regnamespace"
+    )
+    found = {name: key for name, key in rows}
+    out = []
+    for name, table in sorted(metadata.tables.items()):
+        wanted = table.dialect_options["postgresql"].get("partition_by")
+        actual = found.get(name)
+        if name not in _reflected_tables(conn):
+            continue
+        if _norm(wanted) != _norm(actual):
+            out.append(
+                f"table {name}: partitioned by {actual or 'nothing'} in the database, "
+                f"by {wanted or 'nothing'} in the models"
+            )
+    return out
+
+
+def _reflected_tables(conn: Any) -> set[str]:
+    rows = conn.exec_driver_sql(
+        "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND relnamespace = 'public'::regnamespace"
+    )
+    return {r[0] for r in rows}
+
+
+def _norm(value: str | None) -> str:
+    return " ".join((value or "").upper().split())
