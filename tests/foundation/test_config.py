@@ -114,3 +114,9 @@ def test_cli_says_which_source_it_used(dbops, healthcare_db):
     result = dbops("migrate", "healthcare", env={"HEALTHCARE_DATABASE_URL": env_url})
     assert result.exit_code == 0, result.output
     assert "from env:HEALTHCARE_DATABASE_URL" in result.stderr
+
+
+def test_malformed_url_is_a_config_error(dbops):
+    result = dbops("migrate", "healthcare", "--database-url", "postgresql://u:hush@localhost/x?bogus_param=1")
+    assert result.exit_code == 2, result.output
+    assert "invalid database URL" in result.stderr and "hush" not in result.output

@@ -28,13 +28,13 @@ def _reject_statement_separators(text: str, option: str) -> None:
     from sqlglot.tokens import TokenType
 
     if not text.strip():
-        raise InputError(f"{option} is empty", location=option, hint=_hint(option))
+        raise InputError("is empty", location=option, hint=_hint(option))
     try:
         tokens = sqlglot.Dialect.get_or_raise("postgres").tokenize(text)
     except TokenError as exc:
-        raise InputError(f"{option} is not valid SQL: {exc}", location=option, hint=_hint(option)) from None
+        raise InputError(f"is not valid SQL: {exc}", location=option, hint=_hint(option)) from None
     if any(t.token_type == TokenType.SEMICOLON for t in tokens):
-        raise InputError(f"{option} must be an expression, not statements (found ';')", location=option,
+        raise InputError("must be an expression, not statements (found ';')", location=option,
                          hint=_hint(option))
 
 
@@ -50,18 +50,18 @@ def _check_tree(tree, columns: Collection[str], option: str, table: str | None) 
 
     for node in tree.walk():
         if type(node).__name__ in _DML and node is not tree:
-            raise InputError(f"{option} may not contain a {type(node).__name__.upper()} statement", location=option,
+            raise InputError(f"may not contain a {type(node).__name__.upper()} statement", location=option,
                              hint=_hint(option))
         if isinstance(node, exp.Column):
             if node.find_ancestor(exp.Select) is not None:
                 continue  # inside a subquery: PostgreSQL checks it (EXPLAIN before the first batch)
             if node.table and node.table not in (table, _PLACEHOLDER):
                 raise InputError(
-                    f"{option}: {node.sql('postgres')} refers to another table; only columns of {table} "
+                    f"{node.sql('postgres')} refers to another table; only columns of {table} "
                     "(or subqueries) are allowed", location=option, hint=_hint(option))
             if node.name not in columns:
                 raise InputError(
-                    f"{option}: column {node.name!r} does not exist in {table or 'the table'}",
+                    f"column {node.name!r} does not exist in {table or 'the table'}",
                     location=option, hint=f"columns: {', '.join(sorted(columns))}",
                 )
 
@@ -71,10 +71,10 @@ def assignments(text: str, columns: Collection[str], *, key: str, table: str | N
 
     >>> assignments("a = 1; DROP TABLE t", {"id", "a"}, key="id")
     Traceback (most recent call last):
-    dbops.errors.InputError: --set must be an expression, not statements (found ';')
+    dbops.errors.InputError: must be an expression, not statements (found ';')
     >>> assignments("id = id + 1", {"id"}, key="id")
     Traceback (most recent call last):
-    dbops.errors.InputError: --set may not change the key column 'id' the backfill walks
+    dbops.errors.InputError: may not change the key column 'id' the backfill walks
     """
     import sqlglot
     from sqlglot import exp
@@ -85,26 +85,26 @@ def assignments(text: str, columns: Collection[str], *, key: str, table: str | N
     try:
         trees = sqlglot.parse(f"UPDATE {_PLACEHOLDER} SET {text}", read="postgres")
     except ParseError as exc:
-        raise InputError(f"--set is not valid SQL: {_first_line(exc)}", location=option, hint=_hint(option)) from None
+        raise InputError(f"is not valid SQL: {_first_line(exc)}", location=option, hint=_hint(option)) from None
     tree = trees[0] if len(trees) == 1 else None
     extra = tree is not None and any(v for k, v in tree.args.items() if k not in ("this", "expressions"))
     if not isinstance(tree, exp.Update) or extra or not tree.expressions:
-        raise InputError("--set must be only `column = expression` assignments (no WHERE, FROM, RETURNING)",
+        raise InputError("must be only `column = expression` assignments (no WHERE, FROM, RETURNING)",
                          location=option, hint=_hint(option))
     out: list[tuple[str, str]] = []
     for item in tree.expressions:
         if not isinstance(item, exp.EQ) or not isinstance(item.this, exp.Column) or item.this.table:
-            raise InputError(f"--set: {item.sql('postgres')!r} is not `column = expression`", location=option,
+            raise InputError(f"{item.sql('postgres')!r} is not `column = expression`", location=option,
                              hint=_hint(option))
         target = item.this.name
         if target not in columns:
-            raise InputError(f"--set: column {target!r} does not exist in {table or 'the table'}", location=option,
+            raise InputError(f"column {target!r} does not exist in {table or 'the table'}", location=option,
                              hint=f"columns: {', '.join(sorted(columns))}")
         if target == key:
-            raise InputError(f"--set may not change the key column {key!r} the backfill walks", location=option,
+            raise InputError(f"may not change the key column {key!r} the backfill walks", location=option,
                              hint="backfill another column")
         if target in (name for name, _ in out):
-            raise InputError(f"--set assigns {target!r} twice", location=option, hint=_hint(option))
+            raise InputError(f"assigns {target!r} twice", location=option, hint=_hint(option))
         _check_tree(item.expression, columns, option, table)
         out.append((target, item.expression.sql("postgres", comments=False)))
     return out
@@ -115,10 +115,10 @@ def condition(text: str, columns: Collection[str], *, table: str | None = None) 
 
     >>> condition("a IS NULL) OR (TRUE", {"a"})
     Traceback (most recent call last):
-    dbops.errors.InputError: --where is not one condition: a IS NULL) OR (TRUE
+    dbops.errors.InputError: is not one condition: a IS NULL) OR (TRUE
     >>> condition("nope > 1", {"a"})
     Traceback (most recent call last):
-    dbops.errors.InputError: --where: column 'nope' does not exist in the table
+    dbops.errors.InputError: column 'nope' does not exist in the table
     """
     import sqlglot
     from sqlglot import exp
@@ -129,9 +129,9 @@ def condition(text: str, columns: Collection[str], *, table: str | None = None) 
     try:
         tree = sqlglot.parse_one(text, read="postgres", into=exp.Condition)
     except ParseError:
-        raise InputError(f"--where is not one condition: {text}", location=option, hint=_hint(option)) from None
+        raise InputError(f"is not one condition: {text}", location=option, hint=_hint(option)) from None
     if isinstance(tree, (exp.Query, exp.DDL, exp.DML, exp.Command)):
-        raise InputError("--where must be a condition, not a statement", location=option, hint=_hint(option))
+        raise InputError("must be a condition, not a statement", location=option, hint=_hint(option))
     _check_tree(tree, columns, option, table)
     return tree.sql("postgres", comments=False)
 

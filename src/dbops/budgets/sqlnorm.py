@@ -145,12 +145,12 @@ def is_constant(node: exp.Expression) -> bool:
     if isinstance(node, exp.Subquery | exp.Select):
         return True
     for column in node.find_all(exp.Column):
-        if not _inside_subquery(column, node):
+        if not inside_subquery(column, node):
             return False
     return True
 
 
-def _inside_subquery(column: exp.Expression, root: exp.Expression) -> bool:
+def inside_subquery(column: exp.Expression, root: exp.Expression) -> bool:
     from sqlglot import exp
 
     parent = column.parent

@@ -79,7 +79,7 @@ class State:
         if self._err_console is None:
             from rich.console import Console
 
-            self._err_console = Console(stderr=True, highlight=False, quiet=self.quiet)
+            self._err_console = Console(stderr=True, highlight=False, quiet=self.quiet, soft_wrap=True)
         return self._err_console
 
     def output_format(self, override: OutputFormat | None) -> OutputFormat:

@@ -1,22 +1,194 @@
-"""`dbops partitions` and `dbops backfill` (stub until they land)."""
+"""`dbops partitions ensure` and `dbops backfill`: operating at scale.
+
+Parsing and rendering only; the work is in ``dbops.partitions`` and
+``dbops.backfill`` (imported inside the commands).
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-from dbops.cli.common import not_built
+from dbops.cli.common import DatabaseUrlOpt, OutputFormat, SchemaArg, state
+from dbops.errors import UsageError
+
+if TYPE_CHECKING:
+    from dbops.backfill import BackfillReport
+    from dbops.partitions import PartitionReport
+
+TextJsonOpt = Annotated[
+    OutputFormat | None, typer.Option("--format", "-f", help="text or json.", show_default=False)
+]
+_ACTION_STYLE = {"ok": "green", "warning": "yellow", "error": "bold red"}
+
+
+def _text_or_json(fmt: OutputFormat | None) -> OutputFormat:
+    chosen = state().output_format(fmt)
+    if chosen not in (OutputFormat.text, OutputFormat.json):
+        raise UsageError(f"--format {chosen.value} is not available here", hint="use --format text or json")
+    return chosen
 
 
 def register(app: typer.Typer, check_app: typer.Typer) -> None:
-    partitions_app = typer.Typer(help="Monthly partitions of the partitioned tables.", no_args_is_help=True)
+    partitions_app = typer.Typer(
+        help="Monthly partitions of the partitioned tables.", no_args_is_help=True, rich_markup_mode=None
+    )
     app.add_typer(partitions_app, name="partitions")
 
     @partitions_app.command("ensure")
-    def ensure() -> None:
-        """Create the next months' partitions; detach old ones with --retention."""
-        not_built("partitions ensure")
+    def ensure(
+        schema: SchemaArg = None,
+        months_ahead: Annotated[int | None, typer.Option(
+            "--months-ahead", help="Months after the current one to create (default: [tool.dbops.partitions]).",
+            show_default=False)] = None,
+        retention: Annotated[int | None, typer.Option(
+            "--retention", help="Detach (CONCURRENTLY where allowed) partitions older than MONTHS whole months.",
+            metavar="MONTHS", show_default=False)] = None,
+        drop: Annotated[bool, typer.Option("--drop", help="Drop the partitions --retention detaches.")] = False,
+        database_url: DatabaseUrlOpt = None,
+        fmt: TextJsonOpt = None,
+    ) -> None:
+        """Create this month's and the next months' partitions; detach old ones with --retention."""
+        from dbops.partitions import ensure_partitions
+
+        st = state()
+        chosen = _text_or_json(fmt)
+        reports = []
+        for sch in st.schemas(schema):
+            url = st.url_for(sch, database_url, single=schema is not None)
+            reports.append(ensure_partitions(
+                st.settings, sch, url, months_ahead=months_ahead, retention_months=retention, drop=drop, log=st.note,
+            ))
+        if chosen is OutputFormat.json:
+            sys.stdout.write(json.dumps({"reports": [r.to_dict() for r in reports]}, indent=2) + "\n")
+        else:
+            for report in reports:
+                _render_partitions(report)
+        raise typer.Exit(max((r.exit_code() for r in reports), default=0))
 
     @app.command("backfill")
-    def backfill() -> None:
-        """Online batched backfill of a column (expand → migrate → contract)."""
-        not_built("backfill")
+    def backfill_cmd(
+        schema: Annotated[str, typer.Argument(help="healthcare or fashion (picks the database).", show_default=False)],
+        table: Annotated[str, typer.Argument(help="The table (or schema.table) to backfill.", show_default=False)],
+        set_expr: Annotated[str, typer.Option(
+            "--set", help='Assignments, e.g. "email_lower = lower(email)".', show_default=False)],
+        where: Annotated[str | None, typer.Option(
+            "--where", help='Only rows matching, e.g. "email_lower IS NULL".', show_default=False)] = None,
+        batch_size: Annotated[int, typer.Option("--batch-size", help="Keys per batch (one transaction each).")] = 1000,
+        sleep: Annotated[int, typer.Option("--sleep", help="Pause between batches, in milliseconds.", metavar="MS")] = 0,
+        job: Annotated[str | None, typer.Option(
+            "--job", help="Job name in dbops_backfill_progress (default: TABLE:COLUMNS); rerun to resume.",
+            show_default=False)] = None,
+        lock_timeout: Annotated[str | None, typer.Option(
+            "--lock-timeout", help="lock_timeout of each batch (default: [tool.dbops.partitions] backfill_lock_timeout).",
+            show_default=False)] = None,
+        database_url: DatabaseUrlOpt = None,
+        fmt: TextJsonOpt = None,
+    ) -> None:
+        """Online batched backfill of a column (expand → migrate → contract); resumable."""
+        from dbops.backfill import backfill
+
+        st = state()
+        chosen = _text_or_json(fmt)
+        sch = st.settings.schema(schema)
+        url = st.url_for(sch, database_url, single=True)
+        with _BackfillBar(st.err, disabled=st.quiet) as bar:
+            report = backfill(
+                url, table, set_expr, where=where, batch_size=batch_size, sleep_ms=sleep,
+                lock_timeout=lock_timeout or st.settings.partitions.backfill_lock_timeout,
+                job_name=job, progress=bar.update,
+            )
+        if chosen is OutputFormat.json:
+            sys.stdout.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+        else:
+            _render_backfill(report)
+        raise typer.Exit(0 if report.finished else 1)
+
+
+class _BackfillBar:
+    """A rich progress bar on stderr: keys walked, rows updated, rows/s, ETA."""
+
+    def __init__(self, console, *, disabled: bool) -> None:
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rows]} rows · {task.fields[rate]} rows/s"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=disabled,
+            transient=False,
+        )
+        self.task = None
+
+    def __enter__(self) -> _BackfillBar:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def update(self, p) -> None:
+        rate = p.rows_this_run / p.elapsed if p.elapsed > 0 else 0.0
+        fields = {"rows": f"{p.rows_done:,}", "rate": f"{rate:,.0f}"}
+        if self.task is None:
+            self.task = self.progress.add_task(f"backfill {p.job}", total=1000, **fields)
+        self.progress.update(self.task, completed=round(p.fraction * 1000), **fields)
+
+
+def _render_partitions(report: PartitionReport) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    st = state()
+    title = f"{report.schema}: partitions ({report.today}, {report.months_ahead} months ahead"
+    title += f", retention {report.retention_months} months{' + drop' if report.drop else ''})" if report.retention_months else ")"
+    table = Table(title=title, title_justify="left")
+    for header in ("table", "partition", "action", "range", "rows", "lock on parent", "detail"):
+        table.add_column(header, overflow="fold")
+    for a in report.actions:
+        style = _ACTION_STYLE[a.level]
+        span = f"{a.range_from[:10]} → {a.range_to[:10]}" if a.range_from and a.range_to else ""
+        table.add_row(
+            escape(a.table), escape(a.partition or ""), f"[{style}]{a.action}[/{style}]", span,
+            "" if a.rows is None else f"{a.rows:,}", escape(a.lock or ""), escape(a.detail),
+        )
+    if not report.tables:
+        st.console.print(f"{report.schema}: no partitioned tables in the database")
+        return
+    st.console.print(table)
+    st.console.print(f"{report.changed} change(s); {report.count('exists')} partition(s) already there")
+
+
+def _render_backfill(report: BackfillReport) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    st = state()
+    table = Table(show_header=False, box=None)
+    if report.already_finished:
+        status = "[green]already finished[/green] (nothing to do; --job NAME starts a new run)"
+    elif report.finished:
+        status = "[green]finished[/green]" + (" (resumed)" if report.resumed else "")
+    else:
+        status = "[yellow]stopped[/yellow] — rerun the same command to resume"
+    rows = [
+        ("job", escape(report.job)),
+        ("statement", escape(f"UPDATE {report.table} SET {report.set_sql}"
+                             + (f" WHERE {report.where_sql}" if report.where_sql else ""))),
+        ("status", status),
+        ("rows updated", f"{report.rows_updated:,} this run, {report.rows_done:,} in all"),
+        ("batches", f"{report.batches:,} of ≤{report.batch_size:,} keys on {report.key}"),
+        ("throughput", f"{report.rows_per_second:,.0f} rows/s"),
+        ("longest batch", f"{report.longest_batch_seconds * 1000:,.0f} ms (the longest any lock was held)"),
+        ("lock retries", str(report.lock_retries)),
+    ]
+    for key, value in rows:
+        table.add_row(f"[bold]{key}[/bold]", value)
+    st.console.print(table)

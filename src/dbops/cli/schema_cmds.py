@@ -1,24 +1,429 @@
-"""`dbops generate|migrate|deploy|status|reset|seed|studio` (minimal until the schemas issue lands)."""
+"""`dbops migrate|deploy|status|reset|seed`: the schema workflow.
+
+Parsing and rendering only; the work is in ``dbops.migrate`` and ``dbops.seed``.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 
-from dbops.cli.common import DatabaseUrlOpt, SchemaArg, state
+from dbops.cli.common import DatabaseUrlOpt, OutputFormat, SchemaArg, emit_report, state
+from dbops.errors import RefusedError, UsageError
+
+if TYPE_CHECKING:
+    from dbops.config import SchemaSettings
+
+TextJsonOpt = Annotated[
+    OutputFormat | None, typer.Option("--format", "-f", help="text or json.", show_default=False)
+]
+
+MIGRATE_HELP = """Dev workflow: apply pending migrations, or create a new revision.
+
+\b
+Two forms:
+  dbops migrate [SCHEMA]                      apply pending revisions on the dev database
+                                              (the local database unless a URL is set),
+                                              then regenerate the typed database-types module
+  dbops migrate create SCHEMA NAME [--empty]  autogenerate a revision from the models
+                                              (--empty: a blank one; both set lock_timeout),
+                                              then lint it and print the lock-safety findings
+
+SCHEMA is healthcare or fashion (omitted: both, for the first form).
+"""
 
 
 def register(app: typer.Typer, check_app: typer.Typer) -> None:
-    @app.command("migrate")
-    def migrate(schema: SchemaArg = None, database_url: DatabaseUrlOpt = None) -> None:
-        """Apply pending migrations (dev; starts the local database if needed)."""
-        from dbops.migrate import upgrade
+    @app.command("migrate", help=MIGRATE_HELP, no_args_is_help=False)
+    def migrate_cmd(
+        args: Annotated[
+            list[str] | None,
+            typer.Argument(metavar="[SCHEMA] | create SCHEMA NAME", show_default=False,
+                           help="SCHEMA to migrate, or `create SCHEMA NAME`."),
+        ] = None,
+        empty: Annotated[bool, typer.Option("--empty", help="With `create`: a blank revision (no autogenerate).")] = False,
+        no_generate: Annotated[
+            bool, typer.Option("--no-generate", help="Do not regenerate the database-types module.")
+        ] = False,
+        database_url: DatabaseUrlOpt = None,
+    ) -> None:
+        args = list(args or [])
+        if args and args[0] == "create":
+            if len(args) != 3:
+                raise UsageError("usage: dbops migrate create SCHEMA NAME [--empty]",
+                                 hint="e.g. `dbops migrate create healthcare add_rating`")
+            _create(args[1], args[2], empty=empty, database_url=database_url)
+            return
+        if empty:
+            raise UsageError("--empty only applies to `dbops migrate create SCHEMA NAME`")
+        if len(args) > 1:
+            raise UsageError(f"unexpected arguments: {' '.join(args[1:])}",
+                             hint="dbops migrate [SCHEMA]  or  dbops migrate create SCHEMA NAME")
+        _migrate(args[0] if args else None, generate=not no_generate, database_url=database_url)
+
+    @app.command("deploy")
+    def deploy_cmd(
+        schema: SchemaArg = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the SQL it would run; change nothing.")] = False,
+        fmt: TextJsonOpt = None,
+        database_url: DatabaseUrlOpt = None,
+    ) -> None:
+        """Production: lint, lock, and apply pending revisions with timeouts and bounded retries.
+
+        Takes a per-schema advisory lock (a concurrent deploy waits, bounded), refuses
+        edited applied revisions and lint errors, runs each revision in its own
+        transaction with lock_timeout/statement_timeout from [tool.dbops.deploy], and
+        retries a revision that hit lock_timeout with backoff. Never prompts.
+        """
+        from dbops.migrate import LintRefused, deploy
 
         st = state()
-        selected = st.schemas(schema)
-        for sch in selected:
+        chosen = st.output_format(fmt)
+        reports = []
+        code = 0
+        for sch in st.schemas(schema):
             url = st.url_for(sch, database_url, single=schema is not None)
-            applied = upgrade(st.settings, sch, url)
-            if applied:
-                st.console.print(f"{sch.name}: applied {len(applied)} revision(s): {', '.join(applied)}")
-            else:
-                st.console.print(f"{sch.name}: up to date")
+            try:
+                report = deploy(st.settings, sch, url, dry_run=dry_run, log=st.note)
+            except LintRefused as exc:
+                emit_report(exc.report, chosen if chosen is OutputFormat.json else OutputFormat.text,
+                            title=f"{sch.name}: lock-safety findings in the pending revisions")
+                raise
+            reports.append(report)
+            if dry_run and (report.edited or (report.lint is not None and report.lint.exit_code())):
+                code = 1
+            if chosen is not OutputFormat.json:
+                _print_deploy(report)
+        if chosen is OutputFormat.json:
+            sys.stdout.write(json.dumps({"schemas": [r.to_dict() for r in reports]}, indent=2) + "\n")
+        raise typer.Exit(code)
+
+    @app.command("status")
+    def status_cmd(
+        schema: SchemaArg = None,
+        fmt: TextJsonOpt = None,
+        no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip the models-vs-database comparison.")] = False,
+        database_url: DatabaseUrlOpt = None,
+    ) -> None:
+        """Current vs head revision, pending revisions, drift, edited applied revisions (exit 1 unless up to date)."""
+        from dbops.migrate import status
+
+        st = state()
+        results = []
+        for sch in st.schemas(schema):
+            url = st.url_for(sch, database_url, single=schema is not None)
+            results.append(status(st.settings, sch, url, check_drift=not no_drift))
+        if st.output_format(fmt) is OutputFormat.json:
+            payload = {"up_to_date": all(r.up_to_date for r in results), "schemas": [r.to_dict() for r in results]}
+            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        else:
+            for result in results:
+                _print_status(result)
+        raise typer.Exit(0 if all(r.up_to_date for r in results) else 1)
+
+    @app.command("reset")
+    def reset_cmd(
+        schema: SchemaArg = None,
+        force: Annotated[bool, typer.Option("--force", help="Allow a database that is not local/loopback.")] = False,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to type the schema name.")] = False,
+        no_seed: Annotated[bool, typer.Option("--no-seed", help="Migrate only, do not seed.")] = False,
+        database_url: DatabaseUrlOpt = None,
+    ) -> None:
+        """Drop the schema's objects, migrate to head and seed (dev databases only).
+
+        Refused when DBOPS_ENV=production (always) and, without --force, when the URL is
+        neither the local database nor a loopback/unix-socket host. Asks you to type the
+        schema name unless --yes.
+        """
+        from dbops.migrate import check_reset_allowed, reset
+        from dbops.seed import admin_password, hash_password
+
+        st = state()
+        production = st.env.get("DBOPS_ENV", "").strip().lower() == "production"
+        selected = st.schemas(schema)
+        resolved = {}
+        for sch in selected:  # every guard before anything is touched
+            res = st.resolve(sch, database_url, single=schema is not None)
+            check_reset_allowed(sch.name, res.url, local=res.is_local, force=force, production=production)
+            resolved[sch.name] = res
+        if not yes:
+            for sch in selected:
+                _confirm(sch.name, resolved[sch.name].masked)
+        password = None if no_seed else admin_password(st.env, local=all(r.is_local for r in resolved.values()))
+        pw_hash = hash_password(password.password) if password is not None else None
+        for sch in selected:
+            res = resolved[sch.name]
+            url = res.url or _local_url(sch)
+            with st.err.status(f"resetting {sch.name}…"):
+                result = reset(st.settings, sch, url, local=res.is_local, force=force, production=production,
+                               admin_password_hash=pw_hash, detect_admin=bool(password and password.generated),
+                               env=st.env, log=st.note)
+            st.console.print(f"{sch.name}: {result.method}; applied {len(result.applied)} revision(s)"
+                             + (f"; seeded {_counts(result.seed.counts)}" if result.seed else ""), markup=False)
+            if result.seed is not None:
+                _show_generated_password(sch.name, password, result.seed.admin_hash_stored)
+
+    @app.command("seed")
+    def seed_cmd(
+        schema: SchemaArg = None,
+        scale: Annotated[
+            int | None, typer.Option("--scale", min=1, help="Bulk synthetic data for N users/clients (COPY).",
+                                     show_default=False)
+        ] = None,
+        seed_value: Annotated[int, typer.Option("--seed", help="With --scale: random seed (deterministic data).")] = 1,
+        append: Annotated[bool, typer.Option("--append", help="With --scale: add to a non-empty schema.")] = False,
+        force: Annotated[bool, typer.Option("--force", help="With --scale: allow a non-local database.")] = False,
+        fmt: TextJsonOpt = None,
+        database_url: DatabaseUrlOpt = None,
+    ) -> None:
+        """Idempotent seed data from seeds/<schema>.py (one transaction); --scale N for bulk synthetic data.
+
+        The admin password comes from DBOPS_ADMIN_PASSWORD (stored as a bcrypt hash); on the
+        local database, when unset, a random one is generated and printed once.
+        """
+        st = state()
+        if scale is None and (append or force):
+            raise UsageError("--append and --force only apply with --scale N")
+        selected = st.schemas(schema)
+        if scale is not None:
+            _seed_at_scale(selected, scale=scale, seed_value=seed_value, append=append, force=force,
+                           database_url=database_url, single=schema is not None)
+            return
+        _seed(selected, fmt=st.output_format(fmt), database_url=database_url, single=schema is not None)
+
+
+
+# -- migrate -------------------------------------------------------------------------------
+
+
+def _migrate(schema: str | None, *, generate: bool, database_url: str | None) -> None:
+    from dbops.migrate import migrate
+
+    st = state()
+    for sch in st.schemas(schema):
+        url = st.url_for(sch, database_url, single=schema is not None)
+        with st.err.status(f"migrating {sch.name}…"):
+            result = migrate(st.settings, sch, url, generate_types=generate, log=st.note)
+        for edited in result.edited:
+            st.err.print(f"warning: {edited.describe()} — `dbops reset {sch.name}` rebuilds the dev database",
+                         markup=False)
+        if result.recorded_unrecorded:
+            st.note(f"{sch.name}: recorded checksums of {len(result.recorded_unrecorded)} already-applied revision(s)")
+        if result.applied:
+            st.console.print(f"{sch.name}: applied {len(result.applied)} revision(s): {', '.join(result.applied)} "
+                             f"({result.seconds:.2f}s)", markup=False)
+        else:
+            st.console.print(f"{sch.name}: up to date", markup=False)
+        if result.types is not None:
+            st.console.print(f"{sch.name}: types {_describe_types(result.types)}", markup=False)
+        elif result.types_note and generate:
+            st.note(f"{sch.name}: {result.types_note}")
+
+
+def _describe_types(value: Any) -> str:
+    """``dbops.typegen.GenerateResult`` (path, changed) in a few words."""
+    path = getattr(value, "path", value)
+    try:
+        shown = Path(path).resolve().relative_to(state().settings.root.resolve())
+    except (TypeError, ValueError):
+        shown = path
+    return f"{shown} regenerated" if getattr(value, "changed", True) else f"{shown} unchanged"
+
+
+def _create(schema: str, name: str, *, empty: bool, database_url: str | None) -> None:
+    from dbops.migrate import create_revision
+
+    st = state()
+    sch = st.settings.schema(schema)
+    url = None if empty else st.url_for(sch, database_url, single=True)
+    result = create_revision(st.settings, sch, name, empty=empty, url=url, log=st.note)
+    if result.path is None:
+        st.console.print(f"{sch.name}: no changes between the models and the database; no revision written "
+                         "(use --empty for a blank revision)", markup=False)
+        return
+    st.console.print(f"{sch.name}: created {result.path} (revision {result.revision})", markup=False)
+    if result.lint is not None:
+        code = emit_report(result.lint, OutputFormat.text, title=f"lock-safety findings in {result.path.name}")
+        raise typer.Exit(code)
+    if result.lint_note:
+        st.err.print(result.lint_note, markup=False)
+
+
+# -- deploy / status rendering ---------------------------------------------------------------
+
+
+def _print_deploy(report: Any) -> None:
+    from rich.table import Table
+
+    st = state()
+    if report.lint_note:
+        st.note(f"{report.schema}: {report.lint_note}")
+    if report.lint is not None and report.lint.findings:
+        emit_report(report.lint, OutputFormat.text, title=f"{report.schema}: lock-safety findings")
+    if report.dry_run:
+        for edited in report.edited:
+            st.err.print(f"error: {edited.describe()}", markup=False)
+        if not report.pending:
+            st.console.print(f"{report.schema}: up to date ({_revs(report.before)}); nothing to deploy", markup=False)
+            return
+        sys.stdout.write(f"-- {report.schema}: {len(report.pending)} pending revision(s) from {_revs(report.before)}"
+                         f" to {_revs(report.heads)} (dry run: nothing was changed)\n")
+        sys.stdout.write(report.sql if report.sql.endswith("\n") else report.sql + "\n")
+        return
+    if not report.applied:
+        st.console.print(f"{report.schema}: up to date ({_revs(report.after)}); nothing to deploy", markup=False)
+        return
+    st.console.print(f"{report.schema}: deployed {_revs(report.before)} → {_revs(report.after)} "
+                     f"in {report.seconds:.2f}s", markup=False)
+    table = Table()
+    table.add_column("revision")
+    table.add_column("file")
+    table.add_column("seconds", justify="right")
+    table.add_column("attempts", justify="right")
+    for applied in report.applied:
+        table.add_row(applied.revision, applied.file, f"{applied.seconds:.2f}", str(applied.attempts))
+    st.console.print(table)
+
+
+def _print_status(result: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    st = state()
+    mark = "[green]up to date[/green]" if result.up_to_date else "[red]not up to date[/red]"
+    st.console.print(f"[bold]{escape(result.schema)}[/bold]: {mark}")
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("database", escape(result.database))
+    table.add_row("current", escape(_revs(result.current)))
+    table.add_row("head", escape(_revs(result.heads)))
+    table.add_row("pending", escape("\n".join(f"{p.revision}  {p.file}" for p in result.pending)) or "none")
+    table.add_row("edited", escape("\n".join(e.describe() for e in result.edited)) or "none")
+    if result.unknown_current:
+        table.add_row("unknown", escape(", ".join(result.unknown_current)) + " (no revision file)")
+    if result.unrecorded:
+        table.add_row("unrecorded", escape(", ".join(result.unrecorded))
+                      + " (applied without a checksum; the next migrate/deploy records them)")
+    if result.drift is not None:
+        table.add_row("drift", escape("\n".join(result.drift)) or "none")
+    else:
+        table.add_row("drift", escape(result.drift_note or "not checked"))
+    st.console.print(table)
+
+
+def _revs(revs: Any) -> str:
+    return ", ".join(revs) if revs else "base (empty)"
+
+
+# -- reset / seed helpers --------------------------------------------------------------------
+
+
+def _local_url(sch: SchemaSettings) -> str:
+    from dbops.localdb import ensure_database
+
+    st = state()
+    return ensure_database(st.settings, sch.database, env=st.env, log=st.note)
+
+
+def _confirm(schema: str, where: str) -> None:
+    """Ask the user to type the schema name; no stdin (EOF, not readable) is a refusal."""
+    sys.stderr.write(f"This drops every object of {schema} in {where}, migrates and seeds it.\n"
+                     f"Type the schema name ({schema}) to continue: ")
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline() if sys.stdin is not None else ""
+    except (OSError, ValueError):
+        answer = ""
+    if not answer:
+        sys.stderr.write("\n")
+        raise RefusedError(f"refusing to reset {schema}: no confirmation (stdin is closed)",
+                           hint="type the schema name when asked, or pass --yes")
+    if answer.strip() != schema:
+        raise RefusedError(f"refusing to reset {schema}: the typed name {answer.strip()!r} does not match",
+                           hint="type the schema name exactly, or pass --yes")
+
+
+def _show_generated_password(schema: str, password: Any, stored: bool | None) -> None:
+    if password is None or not password.generated or stored is None:
+        return
+    if stored:
+        # The one time a password is shown: generated for the local database, never stored in clear.
+        sys.stderr.write(f"{schema}: generated admin password (shown once, stored only as a bcrypt hash): "
+                         f"{password.password}\n")
+    else:
+        state().note(f"{schema}: the admin account already existed and keeps its password "
+                     "(set DBOPS_ADMIN_PASSWORD and reset to change it)")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{table} {n}" for table, n in counts.items()) or "nothing"
+
+
+def _seed(selected: list[SchemaSettings], *, fmt: OutputFormat, database_url: str | None, single: bool) -> None:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from dbops.seed import admin_password, hash_password, seed
+
+    st = state()
+    resolved = [(sch, st.resolve(sch, database_url, single=single)) for sch in selected]
+    # One password for the run (generated only when every target is the local database), checked first.
+    password = admin_password(st.env, local=all(res.is_local for _, res in resolved))
+    targets = [(sch, res.url or _local_url(sch)) for sch, res in resolved]
+    pw_hash = hash_password(password.password)
+    results = []
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=st.err, transient=True) as progress:
+        task = progress.add_task("seeding", total=len(targets))
+        for sch, url in targets:
+            progress.update(task, description=f"seeding {sch.name}")
+            results.append(seed(st.settings, sch, url, admin_password_hash=pw_hash,
+                                detect_admin=password.generated, log=st.note))
+            progress.advance(task)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps({"schemas": [r.to_dict() for r in results]}, indent=2) + "\n")
+    else:
+        from rich.table import Table
+
+        for result in results:
+            st.console.print(f"{result.schema}: seeded in {result.seconds:.2f}s (idempotent upserts)", markup=False)
+            table = Table()
+            table.add_column("table")
+            table.add_column("rows", justify="right")
+            for name, count in result.counts.items():
+                table.add_row(name, str(count))
+            st.console.print(table)
+    for result in results:
+        _show_generated_password(result.schema, password, result.admin_hash_stored)
+
+
+def _seed_at_scale(selected: list[SchemaSettings], *, scale: int, seed_value: int, append: bool, force: bool,
+                   database_url: str | None, single: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from dbops.scale import seed_at_scale
+
+    st = state()
+    for sch in selected:
+        url = st.url_for(sch, database_url, single=single)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=st.err, transient=True) as progress:
+            counts = seed_at_scale(st.settings, sch, url, scale=scale, seed=seed_value, append=append, force=force,
+                                   progress=None if st.quiet else _table_progress(progress, sch.name))
+        st.console.print(f"{sch.name}: {_counts(dict(counts or {}))}", markup=False)
+
+
+def _table_progress(progress: Any, prefix: str) -> Any:
+    """A ``progress(table, done, total=None)`` callback drawing one rich bar per table."""
+    tasks: dict[str, Any] = {}
+
+    def report(table: str, done: int, total: int | None = None) -> None:
+        if table not in tasks:
+            tasks[table] = progress.add_task(f"{prefix}.{table}", total=total)
+        progress.update(tasks[table], completed=done, total=total)
+
+    return report

@@ -75,18 +75,32 @@ class IndexesSettings:
     bloat_min_bytes: int = 10 * 1024 * 1024
     bloat_min_percent: float = 30.0
     cache_hit_min_percent: float = 95.0
+    cache_hit_min_blocks: int = 10_000
     wraparound_max_age: int = 1_000_000_000
+    stale_min_rows: int = 1_000
+    severity: dict[str, str] = field(default_factory=dict)
     statement_timeout: str = "30s"
     lock_timeout: str = "1s"
 
 
 @dataclass(frozen=True)
 class BudgetsSettings:
-    """``[tool.dbops.budgets]``: hot-query budgets."""
+    """``[tool.dbops.budgets]``: hot-query budgets.
+
+    ``runs``: timed executions per query for p50/p95; ``enforce_latency``:
+    a p95 above ``max_ms`` is an error (default: a warning, timings are
+    noisy in CI); ``analyze``: run ANALYZE on the budgeted tables before
+    measuring (fixed statistics); ``hypopg``: propose indexes with hypopg
+    when a budget breaks and the extension is available.
+    """
 
     file: str = "budgets.yaml"
     runs: int = 20
     ignore: list[str] = field(default_factory=list)
+    enforce_latency: bool = False
+    analyze: bool = True
+    hypopg: bool = True
+    statement_timeout: str = "30s"
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,7 @@ class DeploySettings:
     statement_timeout: str = "15min"
     retries: int = 5
     retry_backoff_seconds: float = 1.0
+    retry_backoff_max_seconds: float = 30.0
     advisory_lock_wait_seconds: float = 60.0
 
 

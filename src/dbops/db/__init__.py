@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from dbops.config.urls import libpq_url, mask_url, sqlalchemy_url, url_endpoint
-from dbops.errors import DatabaseUnavailable
+from dbops.errors import ConfigError, DatabaseUnavailable
 
 if TYPE_CHECKING:
     import psycopg
@@ -28,6 +28,12 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **
         )
     except psycopg.OperationalError as exc:
         raise unavailable(url, exc) from None
+    except psycopg.ProgrammingError as exc:  # libpq rejected the URL itself (bad parameter, bad syntax)
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "malformed"
+        raise ConfigError(
+            f"invalid database URL {mask_url(url)}: {detail}",
+            hint="use postgresql://user:password@host:port/database[?param=value]",
+        ) from None
 
 
 @contextmanager
@@ -42,10 +48,14 @@ def connection(url: str, *, autocommit: bool = False, **kwargs: Any) -> Iterator
 
 
 def create_engine(url: str, **kwargs: Any) -> sqlalchemy.Engine:
-    """A SQLAlchemy engine on the psycopg 3 driver."""
+    """A SQLAlchemy engine on the psycopg 3 driver.
+
+    Connections are opened by ``connect`` so that an unreachable server or a
+    malformed URL raises the same dbops errors (exit 3 / exit 2) as elsewhere.
+    """
     import sqlalchemy
 
-    return sqlalchemy.create_engine(sqlalchemy_url(url), **kwargs)
+    return sqlalchemy.create_engine(sqlalchemy_url(url), creator=lambda: connect(url), **kwargs)
 
 
 def unavailable(url: str, exc: BaseException) -> DatabaseUnavailable:

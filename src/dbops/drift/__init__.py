@@ -6,7 +6,8 @@ keys) and adds what Alembic does not compare: native enum labels, CHECK
 constraint names and the partitioning of partitioned tables. It returns one
 human-readable line per difference, empty when the database equals the models.
 
-Ignored: ``alembic_version`` and the partitions of partitioned tables
+Ignored: Alembic's and dbops' bookkeeping tables (``alembic_version``,
+``dbops_*``) and the partitions of partitioned tables
 (``appointment_audit_logs_p202611`` …): they are created by migrations and
 partition maintenance, not declared in the models.
 """
@@ -23,9 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["describe_diff", "model_drift"]
 
-_IGNORED_TABLES = frozenset({"alembic_version"})
-
-
 def model_drift(settings: Settings, schema: SchemaSettings, url: str) -> list[str]:
     """Differences between ``schema``'s models and the database at ``url`` (empty when equal)."""
     from alembic.autogenerate import compare_metadata
@@ -33,19 +31,22 @@ def model_drift(settings: Settings, schema: SchemaSettings, url: str) -> list[st
     from sqlalchemy.pool import NullPool
 
     from dbops.db import create_engine
+    from dbops.migrate.env import is_bookkeeping_table, partition_names
 
     metadata = _metadata(schema)
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            partitions = _partition_children(conn)
-            ignored = _IGNORED_TABLES | partitions
+            partitions = partition_names(conn)
+
+            def ignored(table: str | None) -> bool:
+                return is_bookkeeping_table(table) or table in partitions
 
             def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
                 if type_ == "table":
-                    return name not in ignored
+                    return not ignored(name)
                 table = getattr(obj, "table", None)
-                return not (table is not None and table.name in ignored)
+                return not (table is not None and ignored(table.name))
 
             context = MigrationContext.configure(
                 conn,
@@ -56,7 +57,10 @@ def model_drift(settings: Settings, schema: SchemaSettings, url: str) -> list[st
                     "target_metadata": metadata,
                 },
             )
-            diffs = [describe_diff(d) for d in _flatten(compare_metadata(context, metadata))]
+            raw = _flatten(compare_metadata(context, metadata))
+            # A missing or extra table is one line, not one more per index/constraint of it.
+            whole = {d[1].name for d in raw if d[0] in ("add_table", "remove_table")}
+            diffs = [describe_diff(d) for d in raw if d[0].endswith("table") or _table_of(d) not in whole]
             diffs += _enum_drift(conn, metadata)
             diffs += _check_drift(conn, metadata)
             diffs += _partition_drift(conn, metadata)
@@ -96,11 +100,14 @@ def _flatten(diffs: list[Any]) -> list[Any]:
     return out
 
 
-def _partition_children(conn: Any) -> frozenset[str]:
-    rows = conn.exec_driver_sql(
-        "SELECT c.relname FROM pg_class c WHERE c.relispartition AND c.relnamespace = 'public'::regnamespace"
-    )
-    return frozenset(r[0] for r in rows)
+def _table_of(diff: tuple[Any, ...]) -> str | None:
+    """The table a comparison result is about (None when unknown)."""
+    kind = diff[0]
+    if kind.startswith(("add_column", "remove_column", "modify_")):
+        return diff[2]
+    obj = diff[1] if len(diff) > 1 else None
+    table = getattr(obj, "table", None) if not kind.endswith("_fk") else getattr(obj, "parent", None)
+    return getattr(table, "name", None)
 
 
 def describe_diff(diff: tuple[Any, ...]) -> str:
@@ -120,7 +127,7 @@ def describe_diff(diff: tuple[Any, ...]) -> str:
         return f"column {diff[2]}.{diff[3].name}: {_where(kind)}"
     if kind in ("add_index", "remove_index"):
         index = diff[1]
-        columns = ", ".join(str(e) for e in index.expressions)
+        columns = ", ".join(getattr(e, "name", None) or str(e) for e in index.expressions)
         unique = "unique index" if index.unique else "index"
         return f"{unique} {index.name} on {index.table.name} ({columns}): {_where(kind)}"
     if kind in ("add_constraint", "remove_constraint"):
@@ -193,9 +200,11 @@ def _enum_drift(conn: Any, metadata: sa.MetaData) -> list[str]:
 def _check_drift(conn: Any, metadata: sa.MetaData) -> list[str]:
     from sqlalchemy import CheckConstraint
 
+    existing = _reflected_tables(conn)  # a missing table is reported once, as a table
     wanted = {
         (table.name, str(c.name))
         for table in metadata.tables.values()
+        if table.name in existing
         for c in table.constraints
         if isinstance(c, CheckConstraint) and c.name
     }
@@ -216,12 +225,13 @@ def _partition_drift(conn: Any, metadata: sa.MetaData) -> list[str]:
         "WHERE c.relkind = 'p' AND c.relnamespace = 'public'::regnamespace"
     )
     found = {name: key for name, key in rows}
+    existing = _reflected_tables(conn)
     out = []
     for name, table in sorted(metadata.tables.items()):
+        if name not in existing:
+            continue
         wanted = table.dialect_options["postgresql"].get("partition_by")
         actual = found.get(name)
-        if name not in _reflected_tables(conn):
-            continue
         if _norm(wanted) != _norm(actual):
             out.append(
                 f"table {name}: partitioned by {actual or 'nothing'} in the database, "

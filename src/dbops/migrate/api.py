@@ -1,21 +1,46 @@
-"""Programmatic migration API (Alembic's ``command`` module, the dbops way)."""
+"""Programmatic migration API (Alembic's ``command`` module, the dbops way).
+
+``upgrade`` / ``downgrade`` run Alembic on one connection that holds the
+schema's advisory lock, recording each applied revision's checksum in the
+revision's own transaction. ``migrate`` is ``dbops migrate`` (dev): upgrade,
+report edited revisions, regenerate the types.
+"""
 
 from __future__ import annotations
 
+import time
 import zlib
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from dbops.config import SchemaSettings, Settings, sqlalchemy_url
-from dbops.errors import ConfigError
+from dbops.config import SchemaSettings, Settings, mask_url, sqlalchemy_url
+from dbops.errors import ConfigError, DbopsError, OperationFailed
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+    from dbops.migrate.checksums import EditedRevision
+    from dbops.migrate.env import RunHooks
+    from dbops.migrate.revisions import History
+
+Log = Callable[[str], None]
+
+#: SQLSTATEs worth retrying a revision for: lock_not_available (lock_timeout) and deadlock_detected.
+RETRYABLE_SQLSTATES = {"55P03": "lock_timeout", "40P01": "deadlock"}
+
+
+def _silent(_: str) -> None:
+    pass
 
 
 def advisory_lock_key(schema: str) -> int:
     """A stable 32-bit key for ``pg_advisory_lock`` per schema.
 
     >>> advisory_lock_key("healthcare") == advisory_lock_key("healthcare")
+    True
+    >>> 0 <= advisory_lock_key("fashion") < 2**32
     True
     """
     return zlib.crc32(f"dbops:migrate:{schema}".encode())
@@ -33,6 +58,7 @@ def alembic_config(settings: Settings, schema: SchemaSettings, url: str | None =
         )
     config = Config()
     config.set_main_option("script_location", str(location))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(location / "versions"))
     config.attributes["dbops_schema"] = schema
     config.attributes["dbops_settings"] = settings
@@ -53,53 +79,307 @@ def current_revision(url: str) -> tuple[str, ...]:
     from dbops.db import connection
 
     with connection(url) as conn:
-        exists = conn.execute("SELECT to_regclass('public.alembic_version') IS NOT NULL").fetchone()[0]
-        if not exists:
-            return ()
-        return tuple(r[0] for r in conn.execute("SELECT version_num FROM alembic_version ORDER BY 1"))
+        return _current(conn)
 
 
-def upgrade(settings: Settings, schema: SchemaSettings, url: str, revision: str = "head") -> list[str]:
-    """Apply pending revisions up to ``revision`` under a per-schema advisory lock.
+def _current(conn: Any) -> tuple[str, ...]:
+    run = conn.exec_driver_sql if hasattr(conn, "exec_driver_sql") else conn.execute
+    exists = run("SELECT to_regclass('public.alembic_version') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return ()
+    return tuple(r[0] for r in run("SELECT version_num FROM alembic_version ORDER BY 1").fetchall())
 
-    Returns the revisions applied (empty when already up to date).
+
+# -- the migration session: one connection, the advisory lock, Alembic on it --------------------
+
+
+class MigrationSession:
+    """One SQLAlchemy connection (NullPool) on which dbops locks and runs Alembic."""
+
+    def __init__(self, url: str, application: str) -> None:
+        import sqlalchemy
+        from sqlalchemy.pool import NullPool
+
+        from dbops.db import create_engine, unavailable
+
+        self.url = url
+        self.engine = create_engine(url, poolclass=NullPool, connect_args={"application_name": application})
+        try:
+            self.conn = self.engine.connect()
+        except sqlalchemy.exc.OperationalError as exc:
+            self.engine.dispose()
+            raise unavailable(url, exc.orig or exc) from None
+        self.locked_key: int | None = None
+
+    def close(self) -> None:
+        try:
+            if self.locked_key is not None:
+                self.recover()
+                self.conn.exec_driver_sql(f"SELECT pg_advisory_unlock({self.locked_key})")
+                self.conn.commit()
+        except Exception:  # the connection is gone: closing it releases the lock anyway
+            pass
+        finally:
+            self.conn.close()
+            self.engine.dispose()
+
+    def recover(self) -> None:
+        """Leave any failed/open transaction (after an Alembic error)."""
+        if self.conn.in_transaction():
+            self.conn.rollback()
+
+    def current(self) -> tuple[str, ...]:
+        self.recover()
+        revs = _current(self.conn)
+        self.conn.rollback()
+        return revs
+
+    def lock(self, schema: str, wait_seconds: float, log: Log = _silent) -> float:
+        """Take the schema's advisory lock, waiting at most ``wait_seconds``; returns the wait.
+
+        Another holder past the deadline is an OperationFailed (exit 1) naming it.
+        """
+        key = advisory_lock_key(schema)
+        started = time.monotonic()
+        self.recover()
+        got = self.conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({key})").scalar()
+        if not got:
+            holder = self._holder(key)
+            log(f"{schema}: waiting up to {wait_seconds:g}s for the migration lock (held by {holder})")
+            got = self._wait_lock(key, wait_seconds)
+        self.conn.commit()
+        if not got:
+            raise OperationFailed(
+                f"{schema}: another deploy holds the lock ({self._holder(key)}); gave up after {wait_seconds:g}s",
+                hint="wait for it to finish and run again (tool.dbops.deploy.advisory_lock_wait_seconds sets the wait)",
+            )
+        self.locked_key = key
+        return time.monotonic() - started
+
+    def _wait_lock(self, key: int, wait_seconds: float) -> bool:
+        import sqlalchemy
+
+        if wait_seconds <= 0:
+            return False
+        # A blocking pg_advisory_lock bounded by lock_timeout: woken as soon as the holder releases.
+        self.conn.exec_driver_sql(f"SET lock_timeout = '{int(wait_seconds * 1000)}ms'")
+        try:
+            self.conn.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
+            got = True
+        except sqlalchemy.exc.DBAPIError as exc:
+            if sqlstate(exc) != "55P03":
+                raise
+            got = False
+        self.conn.rollback()
+        self.conn.exec_driver_sql("RESET lock_timeout")
+        return got
+
+    def _holder(self, key: int) -> str:
+        row = self.conn.exec_driver_sql(
+            "SELECT a.pid, coalesce(nullif(a.application_name, ''), 'unknown application'), "
+            "coalesce(host(a.client_addr), 'local socket'), a.backend_start "
+            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            f"WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid::bigint = {key} "
+            "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()
+        if row is None:
+            return "a session that just released it"
+        return f"pid {row[0]}, {row[1]}, from {row[2]}, connected {row[3]:%Y-%m-%d %H:%M:%S}"
+
+    def run(self, config: Config, direction: str, target: str, hooks: RunHooks) -> None:
+        """``alembic upgrade/downgrade target`` on this connection."""
+        from alembic import command
+
+        self.recover()
+        config.attributes["connection"] = self.conn
+        config.attributes["dbops_hooks"] = hooks
+        try:
+            getattr(command, direction)(config, target)
+        finally:
+            config.attributes.pop("connection", None)
+
+
+@contextmanager
+def migration_session(url: str, application: str) -> Iterator[MigrationSession]:
+    session = MigrationSession(url, application)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def sqlstate(exc: BaseException | None) -> str | None:
+    """The SQLSTATE of a (wrapped) database error, if any."""
+    seen = 0
+    while exc is not None and seen < 10:
+        state = getattr(exc, "sqlstate", None)
+        if state:
+            return state
+        orig = getattr(exc, "orig", None)
+        exc = orig if orig is not None and orig is not exc else exc.__cause__
+        seen += 1
+    return None
+
+
+def error_detail(exc: BaseException) -> str:
+    """One line describing a database (or other) error, no SQL dump, no URL password."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return mask_url(text)
+
+
+def revision_failed(schema: SchemaSettings, history: History, failing: str | None, current: tuple[str, ...],
+                    exc: BaseException) -> OperationFailed:
+    """The OperationFailed for a revision that raised (the database stays at ``current``)."""
+    where = history.revisions[failing].file if failing in history.revisions else None
+    state = sqlstate(exc)
+    code = f" [SQLSTATE {state}]" if state else ""
+    at = ", ".join(current) if current else "base (empty)"
+    return OperationFailed(
+        f"{schema.name}: revision {failing or '?'} failed: {error_detail(exc)}{code}; "
+        f"rolled back, the database stays at {at}",
+        location=where,
+        hint="fix the revision (or what blocks it) and run again",
+    )
+
+
+# -- upgrade / downgrade (test harness, dev migrate, reset) ------------------------------------
+
+
+def upgrade(settings: Settings, schema: SchemaSettings, url: str, revision: str = "heads", *,
+            log: Log = _silent) -> list[str]:
+    """Apply pending revisions up to ``revision`` under the schema's advisory lock.
+
+    Each revision runs in its own transaction and its checksum is recorded in
+    that transaction. Returns the revisions applied (empty when up to date).
     """
-    from alembic import command
-
-    from dbops.db import create_engine
+    from dbops.migrate.checksums import CREATE_TABLE_SQL
+    from dbops.migrate.env import RunHooks
+    from dbops.migrate.revisions import load_history
 
     config = alembic_config(settings, schema, url)
-    before = current_revision(url)
-    engine = create_engine(url, poolclass=_null_pool())
-    try:
-        with engine.connect() as connection:
-            connection.exec_driver_sql(f"SELECT pg_advisory_lock({advisory_lock_key(schema.name)})")
-            connection.commit()
+    applied: list[str] = []
+    hooks = RunHooks(preamble=[CREATE_TABLE_SQL],
+                     on_step=lambda step: applied.append(step.revision) if step.is_upgrade else None)
+    with migration_session(url, "dbops migrate") as session:
+        session.lock(schema.name, settings.deploy.advisory_lock_wait_seconds, log)
+        try:
+            session.run(config, "upgrade", _target(revision), hooks)
+        except DbopsError:
+            raise
+        except Exception as exc:
+            history = load_history(settings, schema)
+            current = session.current()
+            pending = history.pending(current)
+            raise revision_failed(schema, history, pending[0] if pending else None, current, exc) from exc
+    return applied
+
+
+def downgrade(settings: Settings, schema: SchemaSettings, url: str, revision: str = "base", *,
+              log: Log = _silent) -> list[str]:
+    """Undo revisions down to ``revision`` (dev and tests); forgets their checksums. Returns them."""
+    from dbops.migrate.checksums import CREATE_TABLE_SQL
+    from dbops.migrate.env import RunHooks
+
+    config = alembic_config(settings, schema, url)
+    undone: list[str] = []
+    hooks = RunHooks(preamble=[CREATE_TABLE_SQL],
+                     on_step=lambda step: undone.append(step.revision) if not step.is_upgrade else None)
+    with migration_session(url, "dbops migrate") as session:
+        session.lock(schema.name, settings.deploy.advisory_lock_wait_seconds, log)
+        session.run(config, "downgrade", revision, hooks)
+    return undone
+
+
+def _target(revision: str) -> str:
+    return "heads" if revision == "head" else revision
+
+
+# -- dbops migrate (dev) ---------------------------------------------------------------------
+
+
+@dataclass
+class MigrateResult:
+    """What ``dbops migrate`` did for one schema."""
+
+    schema: str
+    applied: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # revision -> file
+    edited: list[EditedRevision] = field(default_factory=list)
+    recorded_unrecorded: list[str] = field(default_factory=list)
+    types: Any = None  # what dbops.typegen.generate returned
+    types_note: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "applied": [{"revision": r, "file": self.files.get(r)} for r in self.applied],
+            "edited": [e.to_dict() for e in self.edited],
+            "recorded_unrecorded": self.recorded_unrecorded,
+            "types": str(self.types) if self.types is not None else None,
+            "types_note": self.types_note,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def migrate(settings: Settings, schema: SchemaSettings, url: str, *, generate_types: bool = True,
+            log: Log = _silent) -> MigrateResult:
+    """``dbops migrate``: apply pending revisions (dev database), then regenerate the types module.
+
+    Unlike ``deploy`` it does not refuse edited applied revisions (you edit
+    your own revision while developing): it reports them, so ``dbops reset``
+    can rebuild the database.
+    """
+    from dbops.migrate.checksums import CREATE_TABLE_SQL, compare, read_recorded, record_sql
+    from dbops.migrate.env import RunHooks
+    from dbops.migrate.revisions import load_history
+
+    started = time.perf_counter()
+    config = alembic_config(settings, schema, url)
+    history = load_history(settings, schema)
+    result = MigrateResult(schema.name, files={r: f.file for r, f in history.revisions.items()})
+    hooks = RunHooks(preamble=[CREATE_TABLE_SQL],
+                     on_step=lambda step: result.applied.append(step.revision) if step.is_upgrade else None)
+    with migration_session(url, "dbops migrate") as session:
+        session.lock(schema.name, settings.deploy.advisory_lock_wait_seconds, log)
+        current = session.current()
+        history.check_known(current, str(schema.migrations_path(settings.root) / "versions"))
+        recorded = read_recorded(session.conn) or {}
+        session.conn.rollback()
+        applied_now = history.applied(current)
+        result.edited = compare({r: v for r, v in recorded.items()}, history.files())
+        unrecorded = [r for r in applied_now if r not in recorded]
+        if unrecorded:
+            session.conn.exec_driver_sql(CREATE_TABLE_SQL)
+            for rev in unrecorded:
+                f = history.revisions[rev]
+                for statement in record_sql(rev, str(f.path), f.sha256, upgrade=True, root=settings.root):
+                    session.conn.execute(statement)
+            session.conn.commit()
+            result.recorded_unrecorded = unrecorded
+        if history.pending(current):
             try:
-                config.attributes["connection"] = connection
-                command.upgrade(config, revision)
-            finally:
-                connection.rollback()
-                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({advisory_lock_key(schema.name)})")
-                connection.commit()
-    finally:
-        engine.dispose()
-    after = current_revision(url)
-    return _applied_between(settings, schema, before, after)
+                session.run(config, "upgrade", "heads", hooks)
+            except DbopsError:
+                raise
+            except Exception as exc:
+                now = session.current()
+                pending = history.pending(now)
+                raise revision_failed(schema, history, pending[0] if pending else None, now, exc) from exc
+    if generate_types:
+        result.types, result.types_note = _generate_types(settings, schema)
+    result.seconds = time.perf_counter() - started
+    return result
 
 
-def _applied_between(settings: Settings, schema: SchemaSettings, before: tuple[str, ...], after: tuple[str, ...]) -> list[str]:
-    if before == after:
-        return []
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(alembic_config(settings, schema))
-    lower = before[0] if before else None
-    revs = [r.revision for r in script.iterate_revisions(after[0] if after else "base", lower or "base")]
-    return [r for r in reversed(revs) if r != lower]
-
-
-def _null_pool() -> type:
-    from sqlalchemy.pool import NullPool
-
-    return NullPool
+def _generate_types(settings: Settings, schema: SchemaSettings) -> tuple[Any, str | None]:
+    if not schema.types_module or not schema.models:
+        return None, "types not generated (no models / types_module configured for this schema)"
+    try:
+        from dbops.typegen import generate
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("dbops.typegen"):
+            return None, "types not generated (dbops.typegen is not available yet)"
+        raise
+    return generate(settings, schema), None

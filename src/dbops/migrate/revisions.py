@@ -110,6 +110,9 @@ def load_history(settings: Settings, schema: SchemaSettings, script: ScriptDirec
         raise InputError(f"cannot read the revisions of {schema.name}: {exc}",
                          location=str(schema.migrations_path(settings.root) / "versions"),
                          hint="fix the revision files (revision / down_revision ids)") from None
+    except SyntaxError as exc:
+        raise InputError(f"revision file does not compile: {exc.msg}", location=f"{exc.filename}:{exc.lineno or 1}",
+                         hint="fix the syntax") from None
     revisions = {}
     for sc in scripts:
         path = Path(sc.path)

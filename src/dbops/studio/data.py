@@ -6,6 +6,7 @@ values are always bound parameters.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,9 @@ import psycopg
 from psycopg import sql
 
 PAGE_SIZE = 50
+# Columns whose values the studio never shows (hashes and secrets stay out of screenshots and logs).
+SENSITIVE = re.compile(r"password|secret|token|api_key", re.IGNORECASE)
+HIDDEN = "••••••"
 
 _TABLES = """
 SELECT c.relname, c.relkind = 'p' AS partitioned,
@@ -113,6 +117,9 @@ def read_page(
         sql.SQL("DESC" if descending else "ASC"),
     )
     rows = conn.execute(query, [*params, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE]).fetchall()
+    hidden = [i for i, name in enumerate(names) if SENSITIVE.search(name)]
+    if hidden:
+        rows = [tuple(HIDDEN if i in hidden and v is not None else v for i, v in enumerate(row)) for row in rows]
     return Page(table, columns, rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE, order, descending, flt)
 
 

@@ -287,7 +287,7 @@ def _edit_form(studio: StudioServer, page: data.Page, row: tuple, pk: list[int])
         f"<label>{html.escape(c.name)} <input type=text name='val:{html.escape(c.name)}' "
         f"value='{html.escape('' if v is None else str(v))}'></label><br>"
         for c, v in zip(page.columns, row, strict=True)
-        if not c.primary_key
+        if not c.primary_key and not data.SENSITIVE.search(c.name)
     )
     return (
         f"<details><summary>edit</summary><form method=post action='/t/{quote(page.table)}/edit'>"

@@ -1,0 +1,26 @@
+-- Non-unique btree indexes on an array or jsonb key column: btree only serves whole-value equality; containment and key lookups (@>, ?, &&) need GIN.
+SELECT i.indexrelid::regclass::text AS index_name,
+       i.indrelid::regclass::text AS table_name,
+       ic.relpages::bigint * current_setting('block_size')::bigint AS index_size,
+       pg_get_indexdef(i.indexrelid) AS index_def,
+       i.indnkeyatts AS key_count,
+       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) || ' (' || format_type(o.opcintype, NULL) || ')'
+             FROM generate_series(1, i.indnkeyatts::int) k
+             JOIN pg_opclass o ON o.oid = (i.indclass::oid[])[k - 1]
+             WHERE o.opcintype IN ('pg_catalog.anyarray'::regtype, 'pg_catalog.jsonb'::regtype)) AS columns,
+       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts::int) k) AS key_columns
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
+JOIN pg_namespace n ON n.oid = ic.relnamespace
+WHERE NOT i.indisunique
+  AND i.indisvalid
+  AND NOT ic.relispartition
+  AND EXISTS (SELECT 1 FROM unnest((i.indclass::oid[])[0:i.indnkeyatts - 1]) cls
+              JOIN pg_opclass o ON o.oid = cls
+              WHERE o.opcintype IN ('pg_catalog.anyarray'::regtype, 'pg_catalog.jsonb'::regtype))
+  AND n.nspname <> ALL (ARRAY['pg_catalog', 'information_schema'])
+  AND n.nspname !~ '^pg_(toast|temp_)'
+  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))
+  AND n.nspname <> ALL (%(exclude_schemas)s::text[])
+ORDER BY 1

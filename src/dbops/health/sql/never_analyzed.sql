@@ -1,0 +1,19 @@
+-- Tables with rows that were never analyzed (manually or by autovacuum) since the statistics were reset: the planner guesses their size and distributions.
+SELECT s.relid::regclass::text AS table_name,
+       s.n_live_tup AS live_rows,
+       s.n_mod_since_analyze AS modified_rows,
+       t.relpages::bigint * current_setting('block_size')::bigint AS table_size,
+       CASE WHEN t.relispartition THEN pg_partition_root(t.oid)::text END AS partition_root,
+       '' AS partition_key
+FROM pg_stat_user_tables s
+JOIN pg_class t ON t.oid = s.relid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE t.relkind = 'r'
+  AND s.last_analyze IS NULL
+  AND s.last_autoanalyze IS NULL
+  AND s.n_live_tup >= %(stale_min_rows)s
+  AND n.nspname <> ALL (ARRAY['pg_catalog', 'information_schema'])
+  AND n.nspname !~ '^pg_(toast|temp_)'
+  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))
+  AND n.nspname <> ALL (%(exclude_schemas)s::text[])
+ORDER BY s.n_live_tup DESC, 1

@@ -1,0 +1,30 @@
+-- Unused indexes: non-unique, valid, not backing a constraint nor supporting a foreign key, scanned at most N times since the statistics were reset.
+SELECT s.indexrelid::regclass::text AS index_name,
+       s.relid::regclass::text AS table_name,
+       s.idx_scan AS scans,
+       ic.relpages::bigint * current_setting('block_size')::bigint AS index_size,
+       pg_get_indexdef(s.indexrelid) AS index_def,
+       CASE WHEN ic.relispartition THEN pg_partition_root(ic.oid)::text END AS partition_root,
+       CASE WHEN ic.relispartition THEN pg_partition_root(s.relid)::text END AS partition_root_table,
+       '' AS partition_key
+FROM pg_stat_user_indexes s
+JOIN pg_index i ON i.indexrelid = s.indexrelid
+JOIN pg_class ic ON ic.oid = s.indexrelid
+JOIN pg_namespace n ON n.oid = ic.relnamespace
+WHERE s.idx_scan <= %(unused_max_scans)s
+  AND NOT i.indisunique
+  AND NOT i.indisprimary
+  AND i.indisvalid
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+  -- dropping an index a foreign key needs would make every delete/update of the referenced rows scan the table
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_constraint c
+      WHERE c.contype = 'f' AND c.conrelid = i.indrelid
+        AND i.indnkeyatts >= cardinality(c.conkey)
+        AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
+        AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey)
+  AND n.nspname <> ALL (ARRAY['pg_catalog', 'information_schema'])
+  AND n.nspname !~ '^pg_(toast|temp_)'
+  AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))
+  AND n.nspname <> ALL (%(exclude_schemas)s::text[])
+ORDER BY 4 DESC, 1

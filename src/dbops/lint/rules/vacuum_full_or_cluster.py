@@ -1,0 +1,38 @@
+"""VACUUM FULL or CLUSTER in a migration.
+
+## What it does
+Flags `VACUUM FULL` and `CLUSTER` of an existing table.
+
+## Why is this bad?
+Both rewrite the whole table and its indexes under an ACCESS EXCLUSIVE lock:
+no reads, no writes until the copy is done — and need free disk space for a
+full second copy.
+
+## Example
+```sql
+VACUUM FULL appointments;
+```
+
+## Use instead
+Plain `VACUUM` (no long lock) from maintenance jobs, not migrations; to
+reclaim space online use an extension such as pg_repack.
+"""
+
+from __future__ import annotations
+
+from dbops.lint.registry import Violation, rule
+
+
+@rule("vacuum-full-or-cluster", kinds=("vacuum", "cluster"))
+def check(stmt, ctx):
+    if stmt.kind == "vacuum" and stmt.option != "FULL":
+        return
+    targets = stmt.tables or ([stmt.table] if stmt.table else [])
+    if targets and not any(ctx.existing(t) for t in targets):
+        return
+    what = "VACUUM FULL" if stmt.kind == "vacuum" else "CLUSTER"
+    yield Violation(
+        f"{what} {stmt.display or '(every table)'} rewrites the table under an ACCESS EXCLUSIVE lock (blocks all "
+        "reads and writes)",
+        fix="do not run it in a migration; use plain VACUUM or pg_repack from maintenance jobs",
+    )

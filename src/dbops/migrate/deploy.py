@@ -1,0 +1,309 @@
+"""``dbops deploy``: apply pending revisions to production, safely.
+
+No autogenerate, no prompts. In order:
+
+1. take the schema's advisory lock (bounded wait; a second deploy gives up
+   with "another deploy holds the lock");
+2. refuse when an applied revision file was edited since it was applied
+   (its sha256 no longer matches ``dbops_revision_checksums``);
+3. lint the pending revisions (``dbops.lint.lint_revisions``), refuse on
+   error findings;
+4. apply them, each in its own transaction (``autocommit_block`` parts
+   outside it) with ``lock_timeout`` / ``statement_timeout`` from
+   ``[tool.dbops.deploy]``, reset after every revision; a revision that hit
+   ``lock_timeout`` (or a deadlock) is rolled back and retried with
+   exponential backoff, a bounded number of times; any other failure rolls
+   the revision back and stops: the database stays at the previous revision.
+
+``dry_run`` renders the SQL through Alembic's offline mode and changes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dbops.config import SchemaSettings, Settings
+from dbops.errors import ConfigError, DbopsError, OperationFailed
+from dbops.migrate.api import (
+    RETRYABLE_SQLSTATES,
+    alembic_config,
+    error_detail,
+    migration_session,
+    revision_failed,
+    sqlstate,
+)
+
+if TYPE_CHECKING:
+    from dbops.findings import Report
+    from dbops.migrate.api import MigrationSession
+    from dbops.migrate.checksums import EditedRevision
+    from dbops.migrate.revisions import History
+
+Log = Callable[[str], None]
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+class EditedRevisionsError(OperationFailed):
+    """Applied revision files were edited: deploying on top of them is refused (exit 1)."""
+
+    def __init__(self, schema: str, edited: list[EditedRevision]) -> None:
+        self.edited = edited
+        files = "; ".join(e.describe() for e in edited)
+        super().__init__(
+            f"{schema}: refusing to deploy: {files}",
+            location=edited[0].file if edited and edited[0].actual is not None else None,
+            hint="restore the applied revision file(s) as they were (git) and put the change in a new revision",
+        )
+
+
+class LintRefused(OperationFailed):
+    """The lock-safety lint found errors in the pending revisions (exit 1); ``report`` holds them."""
+
+    def __init__(self, schema: str, report: Report) -> None:
+        self.report = report
+        errors = sum(1 for f in report.findings if f.severity.value == "error")
+        super().__init__(
+            f"{schema}: refusing to deploy: the lock-safety lint found {errors} error(s) in the pending revisions",
+            hint="fix the revisions (or suppress a finding with `-- dbops: ignore[rule] reason`) and deploy again",
+        )
+
+
+@dataclass
+class AppliedRevision:
+    revision: str
+    file: str
+    seconds: float
+    attempts: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"revision": self.revision, "file": self.file, "seconds": round(self.seconds, 3),
+                "attempts": self.attempts}
+
+
+@dataclass
+class DeployReport:
+    """The outcome of one schema's deploy (or dry run)."""
+
+    schema: str
+    dry_run: bool = False
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    heads: tuple[str, ...] = ()
+    pending: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    applied: list[AppliedRevision] = field(default_factory=list)
+    retries: list[str] = field(default_factory=list)  # one line per retry
+    edited: list[EditedRevision] = field(default_factory=list)
+    recorded_unrecorded: list[str] = field(default_factory=list)
+    lint: Report | None = None
+    lint_note: str | None = None
+    sql: str = ""
+    lock_wait_seconds: float = 0.0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "dry_run": self.dry_run,
+            "before": list(self.before),
+            "after": list(self.after),
+            "heads": list(self.heads),
+            "pending": [{"revision": r, "file": self.files.get(r)} for r in self.pending],
+            "applied": [a.to_dict() for a in self.applied],
+            "retries": self.retries,
+            "edited": [e.to_dict() for e in self.edited],
+            "recorded_unrecorded": self.recorded_unrecorded,
+            "lint": self.lint.to_dict() if self.lint is not None else None,
+            "lint_note": self.lint_note,
+            "sql": self.sql if self.dry_run else None,
+            "lock_wait_seconds": round(self.lock_wait_seconds, 3),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def deploy(settings: Settings, schema: SchemaSettings, url: str, *, dry_run: bool = False,
+           log: Log = _silent, sleep: Callable[[float], None] = time.sleep) -> DeployReport:
+    """Deploy the pending revisions of ``schema`` to ``url`` (see the module docstring).
+
+    Raises OperationFailed (exit 1) when the lock is busy, an applied revision
+    was edited, the lint refuses (``LintRefused``) or a revision fails.
+    """
+    from dbops.migrate.revisions import load_history
+
+    started = time.perf_counter()
+    history = load_history(settings, schema)
+    report = DeployReport(schema.name, dry_run=dry_run, heads=history.heads,
+                          files={r: f.file for r, f in history.revisions.items()})
+    if dry_run:
+        _dry_run(settings, schema, url, history, report)
+    else:
+        with migration_session(url, "dbops deploy") as session:
+            timeouts = _session_timeouts(session, settings)
+            report.lock_wait_seconds = session.lock(schema.name, settings.deploy.advisory_lock_wait_seconds, log)
+            _deploy_locked(settings, schema, session, history, report, timeouts, log, sleep)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _deploy_locked(settings: Settings, schema: SchemaSettings, session: MigrationSession, history: History,
+                   report: DeployReport, timeouts: list[str], log: Log, sleep: Callable[[float], None]) -> None:
+    from dbops.migrate.checksums import CREATE_TABLE_SQL, compare, read_recorded, record_sql
+    from dbops.migrate.env import RunHooks
+
+    report.before = session.current()
+    history.check_known(report.before, str(schema.migrations_path(settings.root) / "versions"))
+    recorded = read_recorded(session.conn) or {}
+    session.conn.rollback()
+    report.edited = compare(recorded, history.files())
+    if report.edited:
+        raise EditedRevisionsError(schema.name, report.edited)
+    report.pending = history.pending(report.before)
+    if not report.pending:
+        report.after = report.before
+        return
+    report.lint, report.lint_note = lint_pending(settings, schema, report.pending)
+    if report.lint is not None and _has_errors(report.lint):
+        raise LintRefused(schema.name, report.lint)
+
+    unrecorded = [r for r in history.applied(report.before) if r not in recorded]
+    if unrecorded:  # applied before dbops tracked them (plain alembic): trust them as they are now
+        session.conn.exec_driver_sql(CREATE_TABLE_SQL)
+        for rev in unrecorded:
+            f = history.revisions[rev]
+            for statement in record_sql(rev, str(f.path), f.sha256, upgrade=True, root=settings.root):
+                session.conn.execute(statement)
+        session.conn.commit()
+        report.recorded_unrecorded = unrecorded
+        log(f"{schema.name}: recorded the checksums of {len(unrecorded)} revision(s) applied before dbops tracked them")
+
+    attempts: Counter[str] = Counter()
+    mark = [time.perf_counter()]
+
+    def on_step(step: Any) -> None:
+        now = time.perf_counter()
+        rev = step.revision
+        report.applied.append(AppliedRevision(rev, report.files.get(rev, rev), now - mark[0], attempts[rev] + 1))
+        log(f"{schema.name}: applied {report.files.get(rev, rev)} in {now - mark[0]:.2f}s")
+        mark[0] = now
+
+    hooks = RunHooks(preamble=[*timeouts, CREATE_TABLE_SQL], after_each=timeouts, on_step=on_step)
+    config = alembic_config(settings, schema, session.url)
+    deploy_settings = settings.deploy
+    while True:
+        mark[0] = time.perf_counter()
+        try:
+            session.run(config, "upgrade", "heads", hooks)
+            break
+        except DbopsError:
+            raise
+        except Exception as exc:
+            current = session.current()
+            pending = history.pending(current)
+            failing = pending[0] if pending else None
+            state = sqlstate(exc)
+            if failing is not None and state in RETRYABLE_SQLSTATES and attempts[failing] < deploy_settings.retries:
+                attempts[failing] += 1
+                delay = min(deploy_settings.retry_backoff_seconds * 2 ** (attempts[failing] - 1),
+                            deploy_settings.retry_backoff_max_seconds)
+                line = (f"{schema.name}: {report.files.get(failing, failing)} hit {RETRYABLE_SQLSTATES[state]} "
+                        f"({error_detail(exc)}); rolled back, retry {attempts[failing]}/{deploy_settings.retries} "
+                        f"in {delay:.1f}s")
+                report.retries.append(line)
+                log(line)
+                sleep(delay)
+                continue
+            if failing is not None and state in RETRYABLE_SQLSTATES:
+                exc_note = f"still blocked after {deploy_settings.retries} retries"
+                raise OperationFailed(
+                    f"{schema.name}: revision {failing} gave up: {error_detail(exc)} ({exc_note}); rolled back, "
+                    f"the database stays at {', '.join(current) or 'base (empty)'}",
+                    location=report.files.get(failing),
+                    hint="find the session holding the lock (pg_locks / pg_stat_activity) and deploy again when it "
+                    "is done, or raise tool.dbops.deploy.retries",
+                ) from exc
+            raise revision_failed(schema, history, failing, current, exc) from exc
+    report.after = session.current()
+
+
+def _session_timeouts(session: MigrationSession, settings: Settings) -> list[str]:
+    """``SET lock_timeout/statement_timeout`` from config, validated by the server (bad value: ConfigError)."""
+    import sqlalchemy
+
+    statements = []
+    for name in ("lock_timeout", "statement_timeout"):
+        value = getattr(settings.deploy, name)
+        try:
+            session.conn.execute(sqlalchemy.text("SELECT set_config(:name, :value, false)"),
+                                 {"name": name, "value": value})
+        except sqlalchemy.exc.DBAPIError as exc:
+            session.conn.rollback()
+            raise ConfigError(
+                f"tool.dbops.deploy.{name} = {value!r} is not a valid PostgreSQL {name}: {error_detail(exc)}",
+                location=str(settings.config_file) if settings.config_file else None,
+                hint="use a duration such as '2s', '500ms' or '15min'",
+            ) from None
+        statements.append(f"SET {name} = '{value}'")
+    session.conn.rollback()
+    return statements
+
+
+def lint_pending(settings: Settings, schema: SchemaSettings, revisions: list[str]) -> tuple[Report | None, str | None]:
+    """Lock-safety lint of ``revisions``; ``(None, note)`` while dbops.lint is not available."""
+    try:
+        from dbops.lint import lint_revisions
+    except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and exc.name and not exc.name.startswith("dbops.lint"):
+            raise
+        return None, "lock-safety lint skipped: dbops.lint is not available yet"
+    return lint_revisions(settings, schema, revisions=revisions), None
+
+
+def _has_errors(report: Report) -> bool:
+    return any(f.severity.value == "error" for f in report.findings)
+
+
+def _dry_run(settings: Settings, schema: SchemaSettings, url: str, history: History, report: DeployReport) -> None:
+    """Read-only: current revision, edited files, lint, and the SQL Alembic would run (offline mode)."""
+    from alembic import command
+
+    from dbops.db import connection
+    from dbops.migrate.api import _current
+    from dbops.migrate.checksums import CREATE_TABLE_SQL, compare, read_recorded
+    from dbops.migrate.env import RunHooks
+
+    with connection(url) as conn:
+        conn.read_only = True
+        report.before = _current(conn)
+        recorded = read_recorded(conn) or {}
+    history.check_known(report.before, str(schema.migrations_path(settings.root) / "versions"))
+    report.after = report.before
+    report.edited = compare(recorded, history.files())
+    report.pending = history.pending(report.before)
+    if not report.pending:
+        return
+    report.lint, report.lint_note = lint_pending(settings, schema, report.pending)
+    timeouts = [f"SET {name} = '{getattr(settings.deploy, name)}'" for name in ("lock_timeout", "statement_timeout")]
+    config = alembic_config(settings, schema, url)
+    buffer = io.StringIO()
+    config.output_buffer = buffer
+    config.attributes["dbops_hooks"] = RunHooks(preamble=[*timeouts, CREATE_TABLE_SQL], after_each=timeouts)
+    if len(report.before) > 1:
+        raise OperationFailed(f"{schema.name}: --dry-run from several heads ({', '.join(report.before)}) is not supported",
+                              hint="merge the branches first (alembic merge)")
+    start = f"{report.before[0]}:" if report.before else ""
+    try:
+        command.upgrade(config, f"{start}heads", sql=True)
+    except DbopsError:
+        raise
+    except Exception as exc:
+        raise OperationFailed(f"{schema.name}: cannot render the pending revisions as SQL: {error_detail(exc)}",
+                              hint="a revision that inspects the database (op.get_bind()) cannot run offline") from exc
+    report.sql = buffer.getvalue()

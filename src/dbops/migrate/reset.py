@@ -1,0 +1,155 @@
+"""``dbops reset``: drop a schema's objects, migrate to head, seed — on dev databases only.
+
+Guards (checked before anything is touched, in this order):
+
+1. ``DBOPS_ENV=production`` → always refused, even with ``--force``;
+2. a URL that is neither the local database nor a loopback / unix-socket
+   host → refused unless ``--force``;
+3. the CLI then asks the user to type the schema name unless ``--yes``.
+
+On the local cluster the database is dropped and created again; elsewhere
+``DROP SCHEMA public CASCADE; CREATE SCHEMA public`` (every table, type,
+function, ``alembic_version`` and dbops' own bookkeeping live in ``public``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from dbops.config import SchemaSettings, Settings, libpq_url, mask_url
+from dbops.errors import RefusedError
+
+if TYPE_CHECKING:
+    from dbops.seed import SeedResult
+
+Log = Callable[[str], None]
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when every host of the URL is a unix socket, ``localhost`` or a loopback address.
+
+    >>> is_loopback_url("postgresql://u@/db?host=/tmp/sock&port=5999"), is_loopback_url("postgresql:///db")
+    (True, True)
+    >>> is_loopback_url("postgresql://u:p@localhost:5432/db"), is_loopback_url("postgresql://u@127.0.0.2/db")
+    (True, True)
+    >>> is_loopback_url("postgresql://u@[::1]:5432/db")
+    True
+    >>> is_loopback_url("postgresql://u@db.example.com/db"), is_loopback_url("postgresql://u@10.0.0.5/db")
+    (False, False)
+    >>> is_loopback_url("postgresql://u@/db?host=localhost,db.example.com")
+    False
+    """
+    parts = urlsplit(libpq_url(url))
+    query = dict(parse_qsl(parts.query))
+    netloc_hosts = parts.netloc.rsplit("@", 1)[-1]
+    hosts: list[str] = []
+    for item in netloc_hosts.split(","):
+        host = item.strip()
+        if host.startswith("["):
+            host = host[1:].split("]", 1)[0]
+        elif ":" in host:
+            host = host.rsplit(":", 1)[0]
+        if host:
+            hosts.append(unquote(host))
+    hosts += [h for h in query.get("host", "").split(",") if h] + [h for h in query.get("hostaddr", "").split(",") if h]
+    if not hosts:
+        return True  # libpq's default: the unix socket
+    return all(_is_local_host(h) for h in hosts)
+
+
+def _is_local_host(host: str) -> bool:
+    if host.startswith("/") or host.startswith("@") or host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_reset_allowed(schema: str, url: str | None, *, local: bool, force: bool, production: bool) -> None:
+    """Raise RefusedError (exit 2) when resetting ``url`` is not allowed (see the module docstring).
+
+    >>> check_reset_allowed("healthcare", None, local=True, force=False, production=False)
+    >>> check_reset_allowed("healthcare", "postgresql://u@db.example.com/h", local=False, force=True, production=False)
+    >>> check_reset_allowed("healthcare", None, local=True, force=True, production=True)
+    Traceback (most recent call last):
+    ...
+    dbops.errors.RefusedError: refusing to reset healthcare: DBOPS_ENV=production
+    """
+    if production:
+        raise RefusedError(f"refusing to reset {schema}: DBOPS_ENV=production",
+                           hint="reset is for dev databases; --force does not override DBOPS_ENV=production")
+    if not local and url is not None and not is_loopback_url(url) and not force:
+        raise RefusedError(
+            f"refusing to reset {schema} on {mask_url(url)}: not the local database nor a loopback/unix-socket host",
+            hint="point dbops at a dev database, or add --force if you really mean to wipe this one",
+        )
+
+
+@dataclass
+class ResetResult:
+    schema: str
+    method: str = ""
+    applied: list[str] = field(default_factory=list)
+    seed: SeedResult | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": self.schema, "method": self.method, "applied": self.applied,
+                "seed": self.seed.to_dict() if self.seed else None, "seconds": round(self.seconds, 3)}
+
+
+def reset(settings: Settings, schema: SchemaSettings, url: str, *, local: bool, force: bool = False,
+          production: bool = False, admin_password_hash: str | None, detect_admin: bool = True,
+          env: Mapping[str, str] | None = None, log: Log = _silent) -> ResetResult:
+    """Drop everything of ``schema`` at ``url``, migrate to head, seed (unless ``admin_password_hash`` is None).
+
+    ``local``: ``url`` is the schema's database on dbops' local cluster.
+    The confirmation prompt is the caller's (the CLI's) job.
+    """
+    from dbops.migrate.api import upgrade
+    from dbops.seed import load_seed_script, seed
+
+    check_reset_allowed(schema.name, url, local=local, force=force, production=production)
+    started = time.perf_counter()
+    if admin_password_hash is not None:
+        load_seed_script(settings, schema)  # a broken/missing seed script fails before anything is dropped
+    result = ResetResult(schema.name)
+    if local:
+        from dbops.localdb import local_cluster
+
+        cluster = local_cluster(settings, env=env, log=log)
+        cluster.drop_database(schema.database)
+        url = cluster.ensure_database(schema.database)
+        result.method = f"dropped and recreated database {schema.database} on the local cluster"
+    else:
+        _drop_public(url)
+        result.method = "dropped and recreated schema public"
+    log(f"{schema.name}: {result.method}")
+    result.applied = upgrade(settings, schema, url, log=log)
+    log(f"{schema.name}: applied {len(result.applied)} revision(s)")
+    if admin_password_hash is not None:
+        result.seed = seed(settings, schema, url, admin_password_hash=admin_password_hash, check_head=False,
+                           detect_admin=detect_admin, log=log)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _drop_public(url: str) -> None:
+    from dbops.db import connection
+
+    with connection(url) as conn:
+        conn.execute("SET lock_timeout = '10s'")
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+        conn.execute("GRANT USAGE ON SCHEMA public TO PUBLIC")
+        conn.commit()

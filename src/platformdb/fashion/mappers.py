@@ -1,0 +1,96 @@
+"""Database → domain mappers for fashion (the guideline's mapper layer).
+
+Each mapper takes a database row — a generated ``db_types`` dataclass, an ORM
+model instance, or anything with the same attributes — and returns the domain
+type. ``db_row`` builds a ``db_types`` dataclass from a mapping (a psycopg
+``dict_row`` or a SQLAlchemy ``Row._mapping``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from platformdb.fashion import db_types, domain
+
+T = TypeVar("T")
+
+
+def db_row(cls: type[T], mapping: Mapping[str, Any]) -> T:
+    """A ``db_types`` dataclass from a row mapping (extra keys are ignored, missing ones are an error)."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    return cls(**{name: mapping[name] for name in names})
+
+
+def studio_to_domain(db: db_types.Studio) -> domain.Studio:
+    return domain.Studio(id=db.id, name=db.name, city=db.city)
+
+
+def designer_to_domain(db: db_types.Designer) -> domain.Designer:
+    return domain.Designer(id=db.id, studio_id=db.studio_id, name=db.name, email=db.email, is_active=db.is_active)
+
+
+def client_to_domain(db: db_types.Client) -> domain.Client:
+    return domain.Client(
+        id=db.id, studio_id=db.studio_id, name=db.name, email=db.email, phone=db.phone, is_active=db.is_active
+    )
+
+
+def collection_to_domain(db: db_types.Collection) -> domain.Collection:
+    return domain.Collection(
+        id=db.id,
+        studio_id=db.studio_id,
+        designer_id=db.designer_id,
+        name=db.name,
+        season=db.season,
+        year=db.year,
+        status=domain.CollectionStatus(db.status),
+    )
+
+
+def product_to_domain(db: db_types.Product) -> domain.Product:
+    return domain.Product(
+        id=db.id,
+        studio_id=db.studio_id,
+        collection_id=db.collection_id,
+        sku=db.sku,
+        name=db.name,
+        price=domain.Money(db.price_cents, db.currency),
+        stock=db.stock,
+        is_active=db.is_active,
+    )
+
+
+def fitting_to_domain(db: db_types.Fitting) -> domain.Fitting:
+    return domain.Fitting(
+        id=db.id,
+        studio_id=db.studio_id,
+        client_id=db.client_id,
+        designer_id=db.designer_id,
+        starts_at=db.scheduled_at,
+        duration=datetime.timedelta(minutes=db.duration_minutes),
+        status=domain.FittingStatus(db.status),
+        notes=db.notes,
+    )
+
+
+def order_to_domain(db: db_types.Order, lines: Iterable[db_types.OrderLine] = ()) -> domain.Order:
+    return domain.Order(
+        id=db.id,
+        studio_id=db.studio_id,
+        client_id=db.client_id,
+        status=domain.OrderStatus(db.status),
+        total=domain.Money(db.total_cents, db.currency),
+        ordered_at=db.ordered_at,
+        lines=tuple(
+            domain.OrderLine(
+                id=line.id,
+                product_id=line.product_id,
+                quantity=line.quantity,
+                unit_price=domain.Money(line.unit_price_cents, db.currency),
+            )
+            for line in sorted(lines, key=lambda line: line.id)
+        ),
+    )

@@ -1,0 +1,87 @@
+"""Database → domain mappers for healthcare (the guideline's mapper layer).
+
+Each mapper takes a database row — a generated ``db_types`` dataclass, an ORM
+model instance, or anything with the same attributes — and returns the domain
+type. ``db_row`` builds a ``db_types`` dataclass from a mapping (a psycopg
+``dict_row`` or a SQLAlchemy ``Row._mapping``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from platformdb.healthcare import db_types, domain
+
+T = TypeVar("T")
+
+
+def db_row(cls: type[T], mapping: Mapping[str, Any]) -> T:
+    """A ``db_types`` dataclass from a row mapping (extra keys are ignored, missing ones are an error)."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    return cls(**{name: mapping[name] for name in names})
+
+
+def clinic_to_domain(db: db_types.Clinic) -> domain.Clinic:
+    return domain.Clinic(id=db.id, name=db.name, address=db.address, phone=db.phone, email=db.email)
+
+
+def user_to_domain(db: db_types.User) -> domain.User:
+    return domain.User(
+        id=db.id,
+        name=db.name,
+        email=db.email,
+        clinic_id=db.clinic_id,
+        role_type=domain.RoleType(db.role_type),
+        is_active=db.is_active,
+        is_verified=db.is_verified,
+        created_at=db.created_at,
+    )
+
+
+def doctor_to_domain(db: db_types.Doctor) -> domain.Doctor:
+    return domain.Doctor(id=db.id, clinic_id=db.clinic_id, user_id=db.user_id, specialty=db.specialty)
+
+
+def patient_to_domain(db: db_types.Patient) -> domain.Patient:
+    return domain.Patient(
+        id=db.id, clinic_id=db.clinic_id, user_id=db.user_id, date_of_birth=db.date_of_birth, phone=db.phone
+    )
+
+
+def appointment_to_domain(db: db_types.Appointment) -> domain.Appointment:
+    return domain.Appointment(
+        id=db.id,
+        clinic_id=db.clinic_id,
+        patient_id=db.patient_id,
+        doctor_id=db.doctor_id,
+        starts_at=db.appointment_date_time,
+        duration=datetime.timedelta(minutes=db.duration_minutes),
+        status=domain.AppointmentStatus(db.status),
+        rating=db.rating,
+    )
+
+
+def upcoming_appointment_to_domain(
+    appointment: db_types.Appointment, doctor: db_types.Doctor, doctor_user: db_types.User
+) -> domain.UpcomingAppointment:
+    return domain.UpcomingAppointment(
+        appointment_id=appointment.id,
+        starts_at=appointment.appointment_date_time,
+        status=domain.AppointmentStatus(appointment.status),
+        doctor_id=doctor.id,
+        doctor_name=doctor_user.name,
+        specialty=doctor.specialty,
+    )
+
+
+def slot_to_domain(db: db_types.DoctorAvailability) -> domain.AvailabilitySlot:
+    return domain.AvailabilitySlot(
+        id=db.id,
+        doctor_id=db.doctor_id,
+        starts_at=db.slot_date_time,
+        status=domain.SlotStatus(db.status),
+        appointment_id=db.appointment_id,
+    )
