@@ -109,7 +109,8 @@ def test_lock_timeout_frees_readers_and_the_revision_is_retried_until_the_blocke
                 "AND l.relation = 'items'::regclass AND l.mode = 'AccessExclusiveLock' "
                 "AND a.application_name = 'dbops deploy'").fetchone()[0]
             time.sleep(0.02)
-        assert waits, "the deploy's ALTER TABLE never queued behind the blocker"
+        assert waits, ("the deploy's ALTER TABLE never queued behind the blocker", deploy.poll(),
+                       deploy.communicate()[1][-3000:] if deploy.poll() is not None else "")
 
         # A third session reads the table over several lock_timeout/retry cycles of the deploy.
         latencies: list[float] = []

@@ -8,6 +8,8 @@
 - ``check_dynamic(budget_file, settings, schema, url, runs=N) -> Report``:
   EXPLAIN on a (seeded) database — index reachability, rows examined,
   buffers, p50/p95 latency, hypopg suggestions.
+- ``check_budgets(settings, schema=None, urls=…) -> Report``: both, merged
+  per query (what ``dbops check budgets`` runs).
 
 The analysis itself is small pure functions over sqlglot trees
 (``analysis.predicates``, ``analysis.filter_columns``,
@@ -15,6 +17,7 @@ The analysis itself is small pure functions over sqlglot trees
 """
 
 from dbops.budgets.analysis import QueryAnalysis, analyze, filter_columns
+from dbops.budgets.api import budgets_path, check_budgets, load_project_budgets
 from dbops.budgets.catalog import Catalog, Index, TableInfo, catalog_from_database, catalog_from_metadata
 from dbops.budgets.dynamic import check_dynamic
 from dbops.budgets.indexing import Need, create_index_sql, ideal_index, serving_index
@@ -34,15 +37,18 @@ __all__ = [
     "QueryAnalysis",
     "TableInfo",
     "analyze",
+    "budgets_path",
     "budgets_schema",
     "catalog_from_database",
     "catalog_from_metadata",
+    "check_budgets",
     "check_dynamic",
     "check_static",
     "create_index_sql",
     "filter_columns",
     "ideal_index",
     "load_budgets",
+    "load_project_budgets",
     "parse_budgets",
     "rule_docs",
     "serving_index",

@@ -195,22 +195,41 @@ def _table_line(tree: exp.Expression, name: str) -> int | None:
     return None
 
 
-def select_star_lines(tree: exp.Expression) -> list[int | None]:
-    """Lines of ``SELECT *`` / ``SELECT t.*`` projections (``count(*)`` is fine).
+def select_star_lines(tree: exp.Expression, sql: str | None = None) -> list[int | None]:
+    r"""Lines of ``SELECT *`` / ``SELECT t.*`` projections (``count(*)`` is fine).
+
+    The line comes from the ``*`` token when the SQL text is given (sqlglot
+    keeps no position on a star), else from the statement's first name.
 
     >>> select_star_lines(parse("SELECT count(*) FROM t")), select_star_lines(parse("SELECT t.* FROM t"))
     ([], [1])
+    >>> select_star_lines(parse("SELECT a,\n  *\nFROM t"), "SELECT a,\n  *\nFROM t")
+    [2]
     """
     from sqlglot import exp
 
-    lines = []
+    count = 0
+    fallback = []
     for select in tree.find_all(exp.Select):
         for projection in select.expressions:
             if isinstance(projection, exp.Star) or (
                 isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
             ):
-                lines.append(line_of(projection) or line_of(select))
-    return lines
+                count += 1
+                fallback.append(line_of(select))
+    if not count or sql is None:
+        return fallback
+    from sqlglot.dialects.postgres import Postgres
+    from sqlglot.tokens import TokenType
+
+    tokens = Postgres().tokenize(sql)
+    lines = [
+        tok.line
+        for prev, tok in zip(tokens, tokens[1:], strict=False)
+        if tok.token_type == TokenType.STAR
+        and prev.token_type in (TokenType.SELECT, TokenType.DISTINCT, TokenType.COMMA, TokenType.DOT)
+    ]
+    return lines if len(lines) == count else fallback
 
 
 # -- predicates --------------------------------------------------------------------------------------
@@ -377,7 +396,8 @@ def analyze(
     from sqlglot.optimizer.scope import traverse_scope
 
     tree = parse(sql) if isinstance(sql, str) else sql
-    result = QueryAnalysis(select_star=select_star_lines(tree), tables=tables_read(tree))
+    result = QueryAnalysis(select_star=select_star_lines(tree, sql if isinstance(sql, str) else None),
+                           tables=tables_read(tree))
     qualified = qualify_query(tree, catalog)
     residual_keys = {tuple(r.split(".", 1)) for r in residual if "." in r}
     scopes = list(reversed(traverse_scope(qualified)))  # outermost first

@@ -232,7 +232,7 @@ class _Session:
                     "budget-hypothetical-index", Severity.INFO,
                     f"hypopg: with {suggestion['index']} the planner uses it and the plan cost drops from "
                     f"{suggestion['cost_before']:.0f} to {suggestion['cost_after']:.0f} "
-                    f"({suggestion['cost_before'] / max(suggestion['cost_after'], 0.01):.0f}x cheaper)",
+                    f"({suggestion['cost_before'] / max(suggestion['cost_after'], 0.01):.1f}x cheaper)",
                     fix=suggestion["fix"], details=suggestion,
                 ))
         return findings, row

@@ -137,7 +137,9 @@ def match_index(need: Need, index: Index) -> Match | None:
             tail, used = "order", len(order)
     if tail is None and need.range and rest and rest[0] in need.range:
         tail, used = "range", 1
-    in_index = frozenset(missing & set(rest[used:])) if tail else frozenset()
+    # An equality checked inside the index after the range/order column is accepted once the index
+    # already seeks on a leading equality (clinic_id, date, status); never for an index led by the range.
+    in_index = frozenset(missing & set(rest[used:])) if tail and k > 0 else frozenset()
     missing = frozenset(missing - in_index)
     tail_needed = bool(order or need.range)
     served = not missing and (tail is not None or not tail_needed) and (k > 0 or tail is not None)

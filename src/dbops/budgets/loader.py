@@ -158,9 +158,9 @@ def _validate_schema(data: Any, marks: _Marks, display: str) -> None:
     errors = list(validator.iter_errors(data))
     if not errors:
         return
-    best = jsonschema.exceptions.best_match(errors)
-    first_line = min(_error_line(e, marks) for e in errors)
-    chosen = best if _error_line(best, marks) == first_line else min(errors, key=lambda e: _error_line(e, marks))
+    # An unknown key first (a misspelt key also shows up as a missing one), then the earliest line.
+    chosen = min(errors, key=lambda e: (e.validator != "additionalProperties", _error_line(e, marks),
+                                        jsonschema.exceptions.relevance(e)))
     message, hint = _error_message(chosen)
     raise InputError(message, location=f"{display}:{_error_line(chosen, marks)}", hint=hint)
 

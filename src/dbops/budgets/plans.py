@@ -98,18 +98,33 @@ def indexes_used(document: Any) -> set[str]:
 
 
 def plan_summary(document: Any, parents: Mapping[str, str] | None = None) -> list[str]:
-    """One ``table: Node Type index`` line per distinct table access, in plan order.
+    """One ``table: Node Type index`` line per table access, in plan order; the partitions of a
+    partitioned table read the same way collapse into one line.
 
     >>> plan_summary([{"Plan": {"Node Type": "Bitmap Heap Scan", "Relation Name": "t", "Plans": [
     ...     {"Node Type": "Bitmap Index Scan", "Index Name": "ix_t"}]}}])
     ['t: Bitmap Heap Scan ix_t']
+    >>> plan_summary([{"Plan": {"Node Type": "Append", "Plans": [
+    ...     {"Node Type": "Index Scan", "Relation Name": "logs_p1", "Index Name": "logs_p1_idx"},
+    ...     {"Node Type": "Index Scan", "Relation Name": "logs_p2", "Index Name": "logs_p2_idx"}]}}],
+    ...     {"logs_p1": "logs", "logs_p2": "logs"})
+    ['logs: Index Scan on 2 partitions']
     """
-    lines: list[str] = []
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
     for node in scan_nodes(document):
         index = node.get("Index Name")
         if index is None and node.get("Node Type") == "Bitmap Heap Scan":
             index = ", ".join(sorted(indexes_used({"Plan": node}))) or None
-        line = f"{table_of(node, parents)}: {node['Node Type']}" + (f" {index}" if index else "")
-        if line not in lines:
-            lines.append(line)
+        table = table_of(node, parents)
+        group = groups.setdefault((table, node["Node Type"]), {"indexes": [], "relations": set()})
+        if index and index not in group["indexes"]:
+            group["indexes"].append(index)
+        group["relations"].add(node["Relation Name"])
+    lines = []
+    for (table, node_type), group in groups.items():
+        partitions = len(group["relations"] - {table})
+        if partitions > 1:
+            lines.append(f"{table}: {node_type} on {partitions} partitions")
+        else:
+            lines.append(f"{table}: {node_type}" + (f" {', '.join(group['indexes'])}" if group["indexes"] else ""))
     return lines

@@ -262,8 +262,11 @@ def _print_deploy(report: Any) -> None:
     st = state()
     if report.lint_note:
         st.note(f"{report.schema}: {report.lint_note}")
-    if report.lint is not None and report.lint.findings:
+    if report.lint is not None and any(f.severity.value != "info" for f in report.lint.findings):
         emit_report(report.lint, OutputFormat.text, title=f"{report.schema}: lock-safety findings")
+    elif report.lint is not None:
+        st.note(f"{report.schema}: lock-safety lint of {len(report.pending)} pending revision(s): no errors or "
+                f"warnings ({len(report.lint.findings)} info)")
     if report.dry_run:
         for edited in report.edited:
             st.err.print(f"error: {edited.describe()}", markup=False)

@@ -55,6 +55,9 @@ class LocksSettings:
     assume_in_transaction: bool = False
     severity: dict[str, str] = field(default_factory=dict)
     cache_dir: str = ".dbops-cache"
+    # Comments by which a migration runner says "this file runs outside a transaction"; they turn
+    # assume_in_transaction off for that file. Empty list = dbops' defaults (dbops, goose, dbmate, PrairieLearn).
+    no_transaction_markers: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

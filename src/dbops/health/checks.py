@@ -457,7 +457,6 @@ def unused_indexes(row: Row, ctx: Context) -> Finding:
         scans=row["scans"],
         index_size=row["index_size"],
         stats_reset=ctx.stats_reset,
-        index_def=row["index_def"],
         partitions=row.get("partitions"),
         scans_per_server=row.get("scans_per_server"),
     )

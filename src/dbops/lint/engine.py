@@ -139,13 +139,20 @@ def read_directives(text: str, statements: list[Any], index: LineIndex, options:
 # --- walking ------------------------------------------------------------------------------------
 
 
+_DML = ("update", "delete")
+
+
 def _dispatch_table() -> dict[str, list[Rule]]:
+    """Statement kind → the rules to run on it (rules without kinds run on every statement)."""
     table: dict[str, list[Rule]] = {}
-    for rule in load_rules().values():
-        if rule.check is None:
-            continue
-        for kind in rule.kinds or ("*",):
+    rules = [r for r in load_rules().values() if r.check is not None]
+    generic = [r for r in rules if not r.kinds]
+    for rule in rules:
+        for kind in rule.kinds:
             table.setdefault(kind, []).append(rule)
+    for kind in table:
+        table[kind].extend(generic)
+    table["*"] = generic
     return table
 
 
@@ -209,14 +216,15 @@ def walk(stmts: list[Stmt], ctx: Context, visit: Callable[[Stmt, Context], None]
 
 def check_statements(stmts: list[Stmt], ctx: Context, *, assume_in_transaction: bool) -> list[tuple[Rule, Stmt, Violation]]:
     """Run every rule over the statements of one migration; returns raw violations."""
-    # First pass: which transactions take a write-blocking lock on an existing table (for rules
-    # that need to know what comes later in the same transaction).
-    probe = Context(pg_version=ctx.pg_version, phase=ctx.phase, catalog=Catalog(),
-                    created_tables=set(ctx.created_tables), partitioned_tables=ctx.partitioned_tables)
-    ddl: set[int] = set()
-    walk(stmts, probe, None, assume_in_transaction=assume_in_transaction,
-         on_end=lambda tx: ddl.add(tx.id) if tx.ddl else None)
-    ctx.ddl_transactions = ddl
+    # First pass (only when a backfill could be involved): which transactions take a write-blocking
+    # lock on an existing table, for rules that need to know what comes later in the transaction.
+    if any(s.kind in _DML or any(i.kind in _DML for i in s.inner) for s in stmts):
+        probe = Context(pg_version=ctx.pg_version, phase=ctx.phase, catalog=Catalog(),
+                        created_tables=set(ctx.created_tables), partitioned_tables=ctx.partitioned_tables)
+        ddl: set[int] = set()
+        walk(stmts, probe, None, assume_in_transaction=assume_in_transaction,
+             on_end=lambda tx: ddl.add(tx.id) if tx.ddl else None)
+        ctx.ddl_transactions = ddl
 
     table = dispatch()
     generic = table.get("*", [])
@@ -225,7 +233,7 @@ def check_statements(stmts: list[Stmt], ctx: Context, *, assume_in_transaction: 
     def visit(stmt: Stmt, context: Context) -> None:
         if stmt.kind == "unknown":
             return
-        for rule in (*table.get(stmt.kind, ()), *generic):
+        for rule in table.get(stmt.kind, generic):
             for violation in rule.check(stmt, context) or ():
                 out.append((rule, violation.stmt or stmt, violation))
 

@@ -35,7 +35,14 @@ from typing import Any
 from sqlglot.tokens import TokenType
 
 from dbops.lint import locks as L
-from dbops.lint.pgtypes import SERIAL_DTYPES, TypeInfo, canonical, default_volatility, from_datatype
+from dbops.lint.pgtypes import (
+    SERIAL_DTYPES,
+    VOLATILE_FUNCTIONS,
+    TypeInfo,
+    canonical,
+    default_volatility,
+    from_datatype,
+)
 from dbops.lint.sqltext import LineIndex, RawStatement, rest_text, split, tokenize
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -358,6 +365,9 @@ def _create_table(stmt: Stmt, raw: RawStatement, text: str, i: int) -> None:
         stmt.slow = True
     # Column types from sqlglot's tree (allow-list: exp.Create of kind TABLE with a Schema).
     if j < len(toks) and toks[j].token_type is TokenType.L_PAREN:
+        close = _matching_paren(toks, j)
+        if close is not None and _create_columns_tokens(stmt, toks[j + 1:close]):
+            return
         tree = _parse(toks, text)
         from sqlglot import exp
 
@@ -371,6 +381,25 @@ def _create_table(stmt: Stmt, raw: RawStatement, text: str, i: int) -> None:
                         stmt.columns[col_name] = info
                         if info.name == "json":
                             stmt.json_columns.append(col_name)
+
+
+_TABLE_CONSTRAINT_START = {"CONSTRAINT", "PRIMARY KEY", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN KEY", "FOREIGN",
+                           "EXCLUDE", "LIKE"}
+
+
+def _create_columns_tokens(stmt: Stmt, toks: list[Any]) -> bool:
+    columns: dict[str, TypeInfo] = {}
+    for element in _split_top(toks):
+        if _up(element[0]) in _TABLE_CONSTRAINT_START:
+            continue
+        action = Action(kind="add_column")
+        if not _column_def_tokens(action, element) and action.type is None:
+            return False
+        columns[action.column] = action.type
+        if action.json:
+            stmt.json_columns.append(action.column)
+    stmt.columns = columns
+    return True
 
 
 def _create_index(stmt: Stmt, toks: list[Any], i: int) -> None:
@@ -414,9 +443,7 @@ def _alter(stmt: Stmt, raw: RawStatement, text: str) -> None:
         stmt.index_name, stmt.display, i = read_name(toks, i)
         words = [_up(t) for t in toks[i:i + 2]]
         stmt.option = " ".join(words)
-        if words[:1] == ["RENAME"]:
-            stmt.lock = L.SHARE_UPDATE_EXCLUSIVE
-        elif words[:2] == ["ATTACH", "PARTITION"]:
+        if words[:1] == ["RENAME"] or words[:2] == ["ATTACH", "PARTITION"]:
             stmt.lock = L.SHARE_UPDATE_EXCLUSIVE
         else:
             stmt.lock = L.ACCESS_EXCLUSIVE
@@ -473,7 +500,7 @@ def _alter_table(stmt: Stmt, raw: RawStatement, text: str, i: int) -> None:
         return
     pieces = _split_top(toks[i:])
     tree_actions: list[Any] | None = None
-    needs_tree = any(_needs_tree(p) for p in pieces)
+    needs_tree = False  # the token view is tried first, per action; sqlglot re-parses an action when needed
     if needs_tree:
         from sqlglot import exp
 
@@ -565,9 +592,7 @@ def _action(piece: list[Any], text: str, node: Any) -> Action:
             action.rewrite = True
         elif nxt == "SCHEMA":
             action.kind = "set_schema"
-        elif nxt in ("WITHOUT",):
-            action.lock = L.SHARE_UPDATE_EXCLUSIVE
-        elif nxt == "(" or piece[1].token_type is TokenType.L_PAREN:
+        elif nxt in ("WITHOUT",) or nxt == "(" or piece[1].token_type is TokenType.L_PAREN:
             action.lock = L.SHARE_UPDATE_EXCLUSIVE
     elif head in ("RESET",):
         action.lock = L.SHARE_UPDATE_EXCLUSIVE
@@ -631,6 +656,139 @@ def _matching_paren(toks: list[Any], i: int) -> int | None:
     return None
 
 
+_COLDEF_STOP = {"DEFAULT", "NOT", "NULL", "PRIMARY KEY", "PRIMARY", "UNIQUE", "REFERENCES", "CHECK", "CONSTRAINT",
+                "GENERATED", "COLLATE", "DEFERRABLE", "INITIALLY", "COMPRESSION", "STORAGE"}
+_STABLE_FUNCTIONS = {"now", "current_timestamp", "current_date", "transaction_timestamp", "statement_timestamp",
+                     "localtimestamp", "current_time", "localtime", "lower", "upper", "array", "jsonb_build_object",
+                     "json_build_object", "to_jsonb", "coalesce", "make_interval", "interval", "timezone"}
+
+
+def type_from_tokens(toks: list[Any]) -> TypeInfo | None:
+    """A TypeInfo from the tokens of a type name (``character varying(20)[]``).
+
+    >>> from dbops.lint.sqltext import tokenize
+    >>> type_from_tokens(tokenize("numeric(12, 2)"))
+    TypeInfo(name='numeric', params=(12, 2), array=False)
+    """
+    words = []
+    params: list[int] = []
+    array = False
+    i = 0
+    n = len(toks)
+    while i < n:
+        tok = toks[i]
+        ttype = tok.token_type
+        if ttype is TokenType.L_PAREN:
+            close = _matching_paren(toks, i)
+            if close is None:
+                return None
+            for inner in toks[i + 1:close]:
+                if inner.token_type is TokenType.NUMBER:
+                    params.append(int(inner.text))
+                elif inner.token_type is not TokenType.COMMA:
+                    return None
+            i = close + 1
+            continue
+        if ttype is TokenType.L_BRACKET:
+            array = True
+            while i < n and toks[i].token_type is not TokenType.R_BRACKET:
+                i += 1
+            i += 1
+            continue
+        if ttype is TokenType.DOT:
+            words.append(".")
+            i += 1
+            continue
+        if ttype in _NAME_TYPES_EXCLUDED or ttype in _STRINGS or ttype is TokenType.NUMBER:
+            return None
+        if _up(tok) == "ARRAY":
+            array = True
+        else:
+            words.append(tok.text.lower() if ttype is not TokenType.IDENTIFIER else tok.text)
+        i += 1
+    if not words:
+        return None
+    name = " ".join(words).replace(" . ", ".")
+    return TypeInfo(canonical(name), tuple(params), array)
+
+
+def _column_def_tokens(action: Action, toks: list[Any]) -> bool:
+    """Fill ``action`` from a column definition's tokens; False when sqlglot is needed."""
+    if not toks:
+        return False
+    action.column = _bare(toks[0])
+    i = 1
+    while i < len(toks) and _up(toks[i]) not in _COLDEF_STOP:
+        i += 1
+    type_toks = toks[1:i]
+    action.type = type_from_tokens(type_toks)
+    if action.type is None:
+        return False
+    if type_toks and _up(type_toks[0]) in ("SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL4", "SERIAL8", "SERIAL2"):
+        action.generated = "serial"
+    action.json = action.type.name == "json" and not action.type.array
+    rest = toks[i:]
+    words = [_up(t) for t in rest]
+    k = 0
+    n = len(rest)
+    while k < n:
+        word = words[k]
+        if word == "DEFAULT":
+            end = k + 1
+            depth = 0
+            while end < n:
+                ttype = rest[end].token_type
+                if ttype is TokenType.L_PAREN:
+                    depth += 1
+                elif ttype is TokenType.R_PAREN:
+                    depth -= 1
+                elif depth == 0 and words[end] in _COLDEF_STOP:
+                    break
+                end += 1
+            expr = rest[k + 1:end]
+            action.has_default = True
+            action.default_sql = " ".join(t.text for t in expr)
+            volatile: bool | None = False
+            for m, tok in enumerate(expr):
+                if m + 1 < len(expr) and expr[m + 1].token_type is TokenType.L_PAREN and tok.token_type not in _PUNCT:
+                    fname = tok.text.lower()
+                    if fname in VOLATILE_FUNCTIONS:
+                        volatile = True
+                        break
+                    if fname not in _STABLE_FUNCTIONS and tok.token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+                        return False  # an unknown function: let sqlglot's tree decide
+                elif tok.token_type in (TokenType.SELECT,):
+                    return False
+            action.default_volatile = volatile
+            k = end
+            continue
+        if word == "NOT" and k + 1 < n and words[k + 1] == "NULL":
+            action.not_null = True
+            k += 2
+            continue
+        if word in ("PRIMARY KEY", "PRIMARY"):
+            action.constraint = "primary_key"
+            action.not_null = True
+        elif word == "UNIQUE":
+            action.constraint = action.constraint or "unique"
+        elif word == "REFERENCES":
+            action.constraint = action.constraint or "foreign_key"
+            action.references, _, _ = read_name(rest, k + 1)
+        elif word == "CHECK":
+            action.constraint = action.constraint or "check"
+        elif word == "GENERATED":
+            top = words[k:]
+            if "IDENTITY" in top:
+                action.generated = "identity"
+            elif "STORED" in top:
+                action.generated = "stored"
+            elif "VIRTUAL" not in top:
+                return False
+            break
+        k += 1
+    return True
+
+
 def _reparse_action(piece: list[Any], text: str) -> Any:
     from sqlglot import exp
 
@@ -644,6 +802,15 @@ def _add_column(action: Action, piece: list[Any], words: list[str], text: str, n
     from sqlglot import exp
 
     action.kind = "add_column"
+    if node is None:
+        j = 2 if len(words) > 1 and words[1] == "COLUMN" else 1
+        j = _skip_words(piece, j, "IF", "NOT", "EXISTS")
+        if _column_def_tokens(action, piece[j:]):
+            _column_costs(action)
+            return
+        action.column = action.type = action.references = action.constraint = action.generated = None
+        action.has_default = action.not_null = action.json = False
+        action.default_sql, action.default_volatile = None, False
     if not isinstance(node, exp.ColumnDef):
         node = _reparse_action(piece, text)
     if not isinstance(node, exp.ColumnDef):
@@ -690,13 +857,15 @@ def _add_column(action: Action, piece: list[Any], words: list[str], text: str, n
                 action.generated = "stored"
             else:
                 action.generated = "identity"
+    _column_costs(action)
+
+
+def _column_costs(action: Action) -> None:
     if action.generated in ("serial", "identity", "stored"):
         action.rewrite = True
     if action.has_default and action.default_volatile is not False:
         action.rewrite = True
-    if action.constraint in ("primary_key", "unique", "check"):
-        action.scan = True
-    elif action.constraint == "foreign_key":
+    if action.constraint in ("primary_key", "unique", "check", "foreign_key"):
         action.scan = True
 
 
@@ -720,6 +889,16 @@ def _alter_column(action: Action, piece: list[Any], words: list[str], text: str,
         action.kind = "set_default"
     elif rest[:1] == ["TYPE"] or rest[:3] == ["SET", "DATA", "TYPE"]:
         action.kind = "alter_type"
+        k = j + 2 if rest[:1] == ["TYPE"] else j + 4
+        end = k
+        while end < len(piece) and _up(piece[end]) not in ("USING", "COLLATE"):
+            end += 1
+        info = type_from_tokens(piece[k:end]) if node is None else None
+        if info is not None:
+            action.type = info
+            action.json = info.name == "json" and not info.array
+            action.default_sql = "USING" if end < len(piece) and _up(piece[end]) == "USING" else None
+            return
         if not isinstance(node, exp.AlterColumn) or node.args.get("dtype") is None:
             node = _reparse_action(piece, text)
         if not isinstance(node, exp.AlterColumn) or node.args.get("dtype") is None:
@@ -993,7 +1172,7 @@ def _vacuum(stmt: Stmt, toks: list[Any]) -> None:
 def _cluster(stmt: Stmt, toks: list[Any]) -> None:
     stmt.kind = "cluster"
     words = [_up(t) for t in toks]
-    options, i = _options_words(toks, 1)
+    _options, i = _options_words(toks, 1)
     if i < len(toks) and words[i] == "VERBOSE":
         i += 1
     stmt.table, stmt.display, _ = read_name(toks, i)

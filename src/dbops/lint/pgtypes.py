@@ -20,6 +20,7 @@ and the new type modifier accepts every old value:
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +71,9 @@ class TypeInfo:
 
 
 def canonical(name: str) -> str:
-    """>>> canonical("Character Varying")
+    """The canonical PostgreSQL name of a type name as written.
+
+    >>> canonical("Character Varying")
     'varchar'
     """
     lowered = " ".join(name.lower().split())
@@ -101,10 +104,8 @@ def from_datatype(node: Any) -> TypeInfo | None:
     for param in node.expressions:
         value = getattr(param, "this", None)
         text = getattr(value, "this", value)
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             params.append(int(str(text)))
-        except (TypeError, ValueError):
-            pass
     return TypeInfo(name, tuple(params))
 
 
@@ -189,7 +190,6 @@ def default_volatility(expr: Any) -> bool | None:
             if name in VOLATILE_FUNCTIONS:
                 return True
             unknown = True
-        elif isinstance(node, exp.Func):
-            if type(node).__name__ in _VOLATILE_NODES:
-                return True
+        elif isinstance(node, exp.Func) and type(node).__name__ in _VOLATILE_NODES:
+            return True
     return None if unknown else False

@@ -48,7 +48,15 @@ class Rule:
 
     def alias_names(self) -> tuple[str, ...]:
         """``squawk:name`` / ``strong_migrations:name`` strings for findings."""
-        return tuple(f"{tool}:{name}" for tool, names in self.aliases.items() for name in names)
+        cached = _ALIAS_CACHE.get(self.id)
+        if cached is None:
+            cached = _ALIAS_CACHE[self.id] = tuple(
+                f"{tool}:{name}" for tool, names in self.aliases.items() for name in names
+            )
+        return cached
+
+
+_ALIAS_CACHE: dict[str, tuple[str, ...]] = {}
 
 
 RULES: dict[str, Rule] = {}

@@ -186,17 +186,37 @@ class MigrationSession:
             return "a session that just released it"
         return f"pid {row[0]}, {row[1]}, from {row[2]}, connected {row[3]:%Y-%m-%d %H:%M:%S}"
 
-    def run(self, config: Config, direction: str, target: str, hooks: RunHooks) -> None:
-        """``alembic upgrade/downgrade target`` on this connection."""
+    def run(self, config: Config, direction: str, target: str, hooks: RunHooks, script: Any = None) -> None:
+        """``alembic upgrade/downgrade target`` on this connection.
+
+        ``script``: an already loaded ScriptDirectory (``History.script``) to
+        reuse instead of loading every revision file again.
+        """
         from alembic import command
 
         self.recover()
         config.attributes["connection"] = self.conn
         config.attributes["dbops_hooks"] = hooks
         try:
-            getattr(command, direction)(config, target)
+            if script is None:
+                getattr(command, direction)(config, target)
+            else:
+                _run_script(config, script, direction, target)
         finally:
             config.attributes.pop("connection", None)
+
+
+def _run_script(config: Config, script: Any, direction: str, target: str) -> None:
+    """What ``alembic.command.upgrade/downgrade`` do, on a given ScriptDirectory."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    def steps(rev: Any, context: Any) -> Any:
+        if direction == "upgrade":
+            return script._upgrade_revs(target, rev)
+        return script._downgrade_revs(target, rev)
+
+    with EnvironmentContext(config, script, fn=steps, as_sql=False, destination_rev=target):
+        script.run_env()
 
 
 @contextmanager
@@ -360,7 +380,7 @@ def migrate(settings: Settings, schema: SchemaSettings, url: str, *, generate_ty
             result.recorded_unrecorded = unrecorded
         if history.pending(current):
             try:
-                session.run(config, "upgrade", "heads", hooks)
+                session.run(config, "upgrade", "heads", hooks, script=history.script)
             except DbopsError:
                 raise
             except Exception as exc:

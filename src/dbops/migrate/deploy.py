@@ -21,6 +21,7 @@ No autogenerate, no prompts. In order:
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -169,7 +170,8 @@ def _deploy_locked(settings: Settings, schema: SchemaSettings, session: Migratio
     if not report.pending:
         report.after = report.before
         return
-    report.lint, report.lint_note = lint_pending(settings, schema, report.pending)
+    report.lint, report.lint_note = lint_pending(settings, schema, report.pending,
+                                                 deploy_lock_timeout=settings.deploy.lock_timeout)
     if report.lint is not None and _has_errors(report.lint):
         raise LintRefused(schema.name, report.lint)
 
@@ -200,7 +202,7 @@ def _deploy_locked(settings: Settings, schema: SchemaSettings, session: Migratio
     while True:
         mark[0] = time.perf_counter()
         try:
-            session.run(config, "upgrade", "heads", hooks)
+            session.run(config, "upgrade", "heads", hooks, script=history.script)
             break
         except DbopsError:
             raise
@@ -255,15 +257,47 @@ def _session_timeouts(session: MigrationSession, settings: Settings) -> list[str
     return statements
 
 
-def lint_pending(settings: Settings, schema: SchemaSettings, revisions: list[str]) -> tuple[Report | None, str | None]:
-    """Lock-safety lint of ``revisions``; ``(None, note)`` while dbops.lint is not available."""
+#: The lint rule a deploy satisfies by construction (it sets lock_timeout before every revision).
+LOCK_TIMEOUT_RULE = "require-lock-timeout"
+
+
+def lint_pending(settings: Settings, schema: SchemaSettings, revisions: list[str], *,
+                 deploy_lock_timeout: str | None = None) -> tuple[Report | None, str | None]:
+    """Lock-safety lint of ``revisions``; ``(None, note)`` while dbops.lint is not available.
+
+    ``deploy_lock_timeout``: the lock_timeout ``deploy`` sets before each
+    revision; when it is not zero, "missing lock_timeout" findings are
+    downgraded to info (the revision cannot wait unbounded under deploy).
+    """
     try:
         from dbops.lint import lint_revisions
     except ImportError as exc:
         if isinstance(exc, ModuleNotFoundError) and exc.name and not exc.name.startswith("dbops.lint"):
             raise
         return None, "lock-safety lint skipped: dbops.lint is not available yet"
-    return lint_revisions(settings, schema, revisions=revisions), None
+    report = lint_revisions(settings, schema, revisions=revisions)
+    if deploy_lock_timeout and not is_zero_duration(deploy_lock_timeout):
+        from dataclasses import replace
+
+        from dbops.findings import Severity
+
+        report.findings = [
+            replace(f, severity=Severity.INFO,
+                    message=f"{f.message} (under dbops deploy: lock_timeout = {deploy_lock_timeout} is set "
+                    "before each revision)")
+            if f.rule == LOCK_TIMEOUT_RULE and f.severity is not Severity.INFO else f
+            for f in report.findings
+        ]
+    return report, None
+
+
+def is_zero_duration(value: str) -> bool:
+    """PostgreSQL's "disabled" timeout values.
+
+    >>> [is_zero_duration(v) for v in ("0", "0ms", " 0 s", "2s", "500ms")]
+    [True, True, True, False, False]
+    """
+    return re.fullmatch(r"\s*0+\s*(us|ms|s|min|h|d)?\s*", value) is not None
 
 
 def _has_errors(report: Report) -> bool:
@@ -289,7 +323,8 @@ def _dry_run(settings: Settings, schema: SchemaSettings, url: str, history: Hist
     report.pending = history.pending(report.before)
     if not report.pending:
         return
-    report.lint, report.lint_note = lint_pending(settings, schema, report.pending)
+    report.lint, report.lint_note = lint_pending(settings, schema, report.pending,
+                                                 deploy_lock_timeout=settings.deploy.lock_timeout)
     timeouts = [f"SET {name} = '{getattr(settings.deploy, name)}'" for name in ("lock_timeout", "statement_timeout")]
     config = alembic_config(settings, schema, url)
     buffer = io.StringIO()

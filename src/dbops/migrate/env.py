@@ -48,8 +48,11 @@ def is_bookkeeping_table(name: str | None) -> bool:
     return bool(name) and (name.startswith(BOOKKEEPING_PREFIX) or name == "alembic_version")
 
 
-def make_include_name(excluded_tables: frozenset[str] = frozenset()) -> Callable[..., bool]:
+def make_include_name(excluded_tables: frozenset[str] | Callable[[], frozenset[str]] = frozenset()) -> Callable[..., bool]:
     """An Alembic ``include_name`` hook that skips bookkeeping tables and ``excluded_tables``.
+
+    ``excluded_tables`` may be a function, called once on first use (the
+    hook only runs during autogenerate: upgrades do not pay for the lookup).
 
     Use it in any comparison of the database against the models
     (``compare_metadata``), so that dbops' own tables and the partitions of
@@ -62,12 +65,20 @@ def make_include_name(excluded_tables: frozenset[str] = frozenset()) -> Callable
     (True, True)
     """
 
+    cache: list[frozenset[str]] = []
+
+    def excluded() -> frozenset[str]:
+        if not cache:
+            cache.append(excluded_tables() if callable(excluded_tables) else excluded_tables)
+        return cache[0]
+
     def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+        skip = excluded()
         if type_ == "table":
-            return not (is_bookkeeping_table(name) or name in excluded_tables)
+            return not (is_bookkeeping_table(name) or name in skip)
         if type_ in ("index", "unique_constraint", "foreign_key_constraint", "column"):
             table = (parent_names or {}).get("table_name")
-            return not (is_bookkeeping_table(table) or table in excluded_tables)
+            return not (is_bookkeeping_table(table) or table in skip)
         return True
 
     return include_name
@@ -177,11 +188,11 @@ def run_environment(context: Any) -> None:
 
 def _run_online(context: Any, connection: Any, options: dict[str, Any], hooks: RunHooks | None) -> None:
     external = connection.in_transaction()
-    excluded = partition_names(connection)
     for statement in hooks.preamble if hooks is not None else ():
         connection.exec_driver_sql(statement)
     if not external and connection.in_transaction():
         connection.commit()  # what we just ran must not look like an external transaction to Alembic
-    context.configure(connection=connection, include_name=make_include_name(excluded), **options)
+    context.configure(connection=connection, include_name=make_include_name(lambda: partition_names(connection)),
+                      **options)
     with context.begin_transaction():
         context.run_migrations()

@@ -40,6 +40,8 @@ class History:
 
     revisions: dict[str, RevisionFile]
     heads: tuple[str, ...]
+    #: Alembic's ScriptDirectory the history was read from (reused to run it: files are loaded once).
+    script: Any = None
 
     def ancestors(self, revs: tuple[str, ...] | list[str]) -> set[str]:
         """``revs`` and every revision below them."""
@@ -124,4 +126,4 @@ def load_history(settings: Settings, schema: SchemaSettings, script: ScriptDirec
             message=(sc.doc or "").strip(),
             sha256=file_checksum(path),
         )
-    return History(revisions, heads)
+    return History(revisions, heads, script)

@@ -43,6 +43,7 @@ from dbops.partitions.months import (
     MAX_IDENTIFIER,
     add_months,
     as_utc,
+    month_start,
     bound_literal,
     month_of_partition,
     months_window,
@@ -105,6 +106,7 @@ def ensure_partitions(
     retention_months: int | None = None,
     drop: bool = False,
     today: date | None = None,
+    months_back: int = 0,
     log: Callable[[str], None] | None = None,
 ) -> PartitionReport:
     """Create this month's and the next ``months_ahead`` months' partitions of every
@@ -112,12 +114,13 @@ def ensure_partitions(
     (with ``retention_months``) detach — and with ``drop`` drop — older ones.
 
     Idempotent: a second run reports ``exists`` for everything and changes
-    nothing. ``None`` arguments take ``[tool.dbops.partitions]``.
+    nothing. ``None`` arguments take ``[tool.dbops.partitions]``. ``months_back``
+    also creates past months (``seed_at_scale`` uses it before loading history).
     """
     config = settings.partitions
     months_ahead = config.months_ahead if months_ahead is None else months_ahead
     retention_months = config.retention_months if retention_months is None else retention_months
-    if months_ahead < 0:
+    if months_ahead < 0 or months_back < 0:
         raise UsageError(f"--months-ahead must be 0 or more, not {months_ahead}")
     if retention_months < 0:
         raise UsageError(f"--retention must be 0 (keep all) or more months, not {retention_months}")
@@ -141,7 +144,10 @@ def ensure_partitions(
                     detail="not a single-column RANGE partitioning on a timestamptz/timestamp/date column: skipped",
                 ))
                 continue
-            worker.ensure_table(table, months_window(today, months_ahead))
+            window = months_window(add_months(month_start(today), -months_back), months_ahead + months_back)
+            if retention_months:
+                window = [m for m in window if add_months(m, 1) > retention_cutoff(today, retention_months)]
+            worker.ensure_table(table, window)
             if retention_months:
                 worker.retention(table, retention_cutoff(today, retention_months), drop)
     return report

@@ -1,58 +1,73 @@
 """Shared pieces of the synthetic data generators: seeded RNGs, skewed draws, pools, time.
 
 Everything is deterministic for a seed: each generator stage draws from its
-own ``random.Random`` seeded by ``(seed, stage label)`` (string seeds are
-hashed with SHA-512 by ``random``, independent of PYTHONHASHSEED), so a
-stage can be re-run (to derive audit rows from appointments without keeping
-them in memory) and gives the same values.
+own numpy ``Generator`` seeded by a SHA-256 of ``(seed, stage label)``, so
+stages do not depend on one another's consumption of random numbers. All
+draws are vectorised (a batch at a time): no Python runs per row.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-import random
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
+
 from dbops.scale.binary import MICROS_PER_DAY, to_days
+from dbops.scale.text import Pool
 
 SECOND = 1_000_000
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 DAY = MICROS_PER_DAY
-BATCH = 20_000  # rows per COPY write: big enough to amortise calls, small enough to stream
+BATCH = 50_000  # rows per COPY write: big enough for numpy, small enough to stream
+UNIX_OFFSET_US = 946_684_800 * SECOND  # 2000-01-01 in Unix microseconds
+
+# spill(table, batch): rows of another table generated in the same pass (an appointment's audit trail),
+# packed at once and COPY-ed when that table's turn comes, instead of keeping them or re-generating them.
+Spill = Callable[[str, dict], None]
 
 
-def rng(seed: int, *labels: object) -> random.Random:
-    """A generator for one stage of the data.
+def rng(seed: int, *labels: object) -> np.random.Generator:
+    """The random generator of one stage of the data.
 
-    >>> rng(1, "users", 3).random() == rng(1, "users", 3).random()
+    >>> float(rng(1, "users", 3).random()) == float(rng(1, "users", 3).random())
     True
-    >>> rng(1, "users", 3).random() == rng(2, "users", 3).random()
+    >>> float(rng(1, "users", 3).random()) == float(rng(2, "users", 3).random())
     False
     """
-    return random.Random(":".join(str(x) for x in (seed, *labels)))
+    digest = hashlib.sha256(":".join(str(x) for x in (seed, *labels)).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:16], "big"))
 
 
-def zipf_cum_weights(count: int, exponent: float = 1.1) -> list[float]:
-    """Cumulative Zipf weights for ``count`` ranks (rank 1 the biggest), for ``random.choices``.
+def cum(weights: Sequence[float]) -> np.ndarray:
+    """Cumulative weights, normalised to end at 1.
 
-    >>> w = zipf_cum_weights(4, 1.0)
-    >>> [round(x, 3) for x in w]
-    [1.0, 1.5, 1.833, 2.083]
+    >>> cum([1, 1, 2]).tolist()
+    [0.25, 0.5, 1.0]
     """
-    return list(itertools.accumulate(1.0 / (rank ** exponent) for rank in range(1, count + 1)))
+    out = np.cumsum(np.asarray(weights, dtype=np.float64))
+    return out / out[-1]
 
 
-def cum(weights: Sequence[float]) -> list[float]:
-    """Cumulative weights.
+def zipf_cum(count: int, exponent: float = 1.1) -> np.ndarray:
+    """Cumulative, normalised Zipf weights for ``count`` ranks (rank 1 the biggest).
 
-    >>> cum([1, 2, 3])
-    [1, 3, 6]
+    >>> [round(x, 3) for x in zipf_cum(3, 1.0).tolist()]
+    [0.545, 0.818, 1.0]
     """
-    return list(itertools.accumulate(weights))
+    return cum(1.0 / np.arange(1, count + 1, dtype=np.float64) ** exponent)
+
+
+def draw(r: np.random.Generator, cumulative: np.ndarray, n: int) -> np.ndarray:
+    """``n`` indexes drawn with the probabilities of a normalised cumulative array.
+
+    >>> draw(rng(0, "x"), cum([0, 1, 0]), 5).tolist()
+    [1, 1, 1, 1, 1]
+    """
+    return np.minimum(np.searchsorted(cumulative, r.random(n), side="right"), len(cumulative) - 1)
 
 
 @dataclass(frozen=True)
@@ -65,30 +80,30 @@ class Clock:
     def now(self) -> int:
         return to_days(self.today) * DAY
 
-    def days_ago(self, days: float) -> int:
-        return self.now - int(days * DAY)
+    def days_ago(self, days):
+        return self.now - (np.asarray(days) * DAY).astype(np.int64)
 
-    def growth(self, fraction: float, start_days_ago: float) -> int:
-        """A time in the last ``start_days_ago`` days for a rank ``fraction`` in [0, 1), on a linear
+    def growth(self, fraction, start_days_ago: float):
+        """Times in the last ``start_days_ago`` days for ranks ``fraction`` in [0, 1), on a linear
         growth curve (density grows with time: later ranks are denser, like a growing platform).
 
         >>> c = Clock(date(2026, 11, 29))
-        >>> c.growth(0.0, 100) == c.days_ago(100), c.growth(0.99999, 100) > c.days_ago(1)
+        >>> int(c.growth(0.0, 100)) == c.now - 100 * DAY, int(c.growth(0.99999, 100)) > c.now - DAY
         (True, True)
         """
-        return self.now - int(start_days_ago * DAY * (1.0 - math.sqrt(fraction)))
+        return self.now - (start_days_ago * DAY * (1.0 - np.sqrt(fraction))).astype(np.int64)
 
 
-def month_start_micros(micros: int) -> int:
-    """The first instant of the UTC month of ``micros`` (PostgreSQL epoch).
+def month_start(micros):
+    """The first instant of the UTC month of PostgreSQL-epoch microseconds (vectorised).
 
     >>> from dbops.scale.binary import to_micros
     >>> from datetime import datetime, UTC
-    >>> month_start_micros(to_micros(datetime(2026, 11, 29, 15, tzinfo=UTC))) == to_micros(datetime(2026, 11, 1, tzinfo=UTC))
+    >>> int(month_start(np.array([to_micros(datetime(2026, 11, 29, 15, tzinfo=UTC))]))[0]) == to_micros(datetime(2026, 11, 1, tzinfo=UTC))
     True
     """
-    day = date.fromordinal(date(2000, 1, 1).toordinal() + micros // DAY)
-    return to_days(day.replace(day=1)) * DAY
+    unix = (np.asarray(micros, dtype=np.int64) + UNIX_OFFSET_US).astype("datetime64[us]")
+    return unix.astype("datetime64[M]").astype("datetime64[us]").astype(np.int64) - UNIX_OFFSET_US
 
 
 FIRST_NAMES = (
@@ -117,21 +132,22 @@ STREETS = "Oak Maple Cedar Elm Pine Lake Hill Park River Main Church Market High
 
 
 class NamePool:
-    """Pre-built ``First Last`` names and ``first.last`` e-mail local parts (index-aligned)."""
+    """``First Last`` names and ``first.last`` e-mail local parts, index-aligned pools."""
 
     def __init__(self) -> None:
         pairs = [(f, last) for f in FIRST_NAMES for last in LAST_NAMES]
-        self.names = [f"{f} {last}" for f, last in pairs]
-        self.locals = [f"{f}.{last}".lower() for f, last in pairs]
+        self.names = Pool([f"{f} {last}" for f, last in pairs])
+        self.locals = Pool([f"{f}.{last}".lower() for f, last in pairs])
         self.size = len(pairs)
 
 
-def fake_hashes(r: random.Random, count: int = 256) -> list[str]:
+def fake_hashes(r: np.random.Generator, count: int = 256) -> Pool:
     """bcrypt-shaped strings (60 chars); real hashing would cost ~0.2 s per row."""
-    alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    return ["$2b$12$" + "".join(r.choice(alphabet) for _ in range(53)) for _ in range(count)]
+    alphabet = np.array(list("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
+    return Pool(["$2b$12$" + "".join(alphabet[r.integers(0, len(alphabet), 53)]) for _ in range(count)])
 
 
-def phones(r: random.Random, count: int = 4096) -> list[str]:
-    """A pool of phone numbers."""
-    return [f"+1-{r.randrange(200, 999)}-{r.randrange(200, 999)}-{r.randrange(1000, 9999)}" for _ in range(count)]
+def phones(r: np.random.Generator, count: int = 4096) -> Pool:
+    """Phone numbers."""
+    a, b, c = r.integers(200, 999, count), r.integers(200, 999, count), r.integers(1000, 9999, count)
+    return Pool([f"+1-{x}-{y}-{z}" for x, y, z in zip(a.tolist(), b.tolist(), c.tolist())])

@@ -16,9 +16,8 @@ JOIN pg_namespace n ON n.oid = ic.relnamespace
 WHERE NOT i.indisunique
   AND i.indisvalid
   AND NOT ic.relispartition
-  AND EXISTS (SELECT 1 FROM unnest((i.indclass::oid[])[0:i.indnkeyatts - 1]) cls
-              JOIN pg_opclass o ON o.oid = cls
-              WHERE o.opcintype IN ('pg_catalog.anyarray'::regtype, 'pg_catalog.jsonb'::regtype))
+  AND i.indclass::oid[] && ARRAY(SELECT o.oid FROM pg_opclass o
+                                 WHERE o.opcintype IN ('pg_catalog.anyarray'::regtype, 'pg_catalog.jsonb'::regtype))
   AND n.nspname <> ALL (ARRAY['pg_catalog', 'information_schema'])
   AND n.nspname !~ '^pg_(toast|temp_)'
   AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))

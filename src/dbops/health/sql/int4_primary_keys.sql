@@ -27,15 +27,12 @@ WITH pk AS (
       AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))
       AND n.nspname <> ALL (%(exclude_schemas)s::text[])
 ),
--- the key sequences' values, read with plain SELECTs (AccessShareLock), in one statement
+-- the key sequences' values, read with plain SELECTs (AccessShareLock) inside this one statement
 vals AS (
-    SELECT x.seq, x.last_value
-    FROM XMLTABLE('/table/row' PASSING query_to_xml(
-             coalesce((SELECT string_agg(format('SELECT %%s::oid AS seq, last_value FROM %%s', seq_oid, seq_oid::regclass),
-                                         ' UNION ALL ') FROM pk WHERE seq_oid IS NOT NULL),
-                      'SELECT NULL::oid AS seq, NULL::bigint AS last_value WHERE false'),
-             false, false, '')
-         COLUMNS seq oid, last_value numeric) x
+    SELECT pk.seq_oid AS seq,
+           split_part(split_part(query_to_xml(format('SELECT last_value AS v FROM %%s', pk.seq_oid::regclass),
+                                              false, true, '')::text, '<v>', 2), '</v>', 1)::numeric AS last_value
+    FROM pk WHERE pk.seq_oid IS NOT NULL
 )
 SELECT pk.conrelid::regclass::text AS table_name,
        pk.attname::text AS column_name,

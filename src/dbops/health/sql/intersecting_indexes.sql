@@ -1,6 +1,6 @@
 -- Intersecting (prefix-covered) btree indexes: an index whose key columns are the leading columns of another one with the same expressions, opclasses, collations, order and predicate (a unique index is never covered).
 WITH idx AS (
-    SELECT i.indexrelid, i.indrelid, i.indisunique, i.indnkeyatts, i.indnatts,
+    SELECT i.indexrelid, i.indrelid, i.indisunique, i.indnkeyatts, i.indnatts, i.indkey[0] AS first_key,
            (i.indkey::int2[])[0:i.indnkeyatts - 1] AS keys,
            (i.indkey::int2[])[i.indnkeyatts:i.indnatts - 1] AS included,
            (i.indkey::int2[])[0:i.indnatts - 1] AS all_columns,
@@ -25,7 +25,7 @@ pairs AS (
     SELECT a.indexrelid AS covered, b.indexrelid AS covering, a.indrelid, a.indnkeyatts AS n,
            a.index_size, a.has_exprs OR b.has_exprs AS exprs
     FROM idx a
-    JOIN idx b ON b.indrelid = a.indrelid AND b.indexrelid <> a.indexrelid
+    JOIN idx b ON b.indrelid = a.indrelid AND b.first_key = a.first_key AND b.indexrelid <> a.indexrelid
     WHERE NOT a.indisunique
       AND a.indnkeyatts < b.indnkeyatts
       AND b.keys[1:a.indnkeyatts] = a.keys

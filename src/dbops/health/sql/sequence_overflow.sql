@@ -14,16 +14,13 @@ WITH seqs AS (
       AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))
       AND n.nspname <> ALL (%(exclude_schemas)s::text[])
 ),
--- One dynamic UNION ALL over the sequences, read with plain SELECTs (AccessShareLock):
--- pg_sequences/pg_sequence_last_value() would take RowExclusiveLock on every sequence.
+-- Each sequence read with a plain SELECT (AccessShareLock) through query_to_xml, inside this one
+-- statement: pg_sequences/pg_sequence_last_value() would take RowExclusiveLock on every sequence.
 vals AS (
-    SELECT x.seq, x.last_value
-    FROM XMLTABLE('/table/row' PASSING query_to_xml(
-             coalesce((SELECT string_agg(format('SELECT %%s::oid AS seq, last_value FROM %%s', seqrelid, seqrelid::regclass),
-                                         ' UNION ALL ') FROM seqs),
-                      'SELECT NULL::oid AS seq, NULL::bigint AS last_value WHERE false'),
-             false, false, '')
-         COLUMNS seq oid, last_value numeric) x
+    SELECT s.seqrelid AS seq,
+           split_part(split_part(query_to_xml(format('SELECT last_value AS v FROM %%s', s.seqrelid::regclass),
+                                              false, true, '')::text, '<v>', 2), '</v>', 1)::numeric AS last_value
+    FROM seqs s
 ),
 limits AS (
     SELECT s.*, v.last_value,

@@ -1,17 +1,17 @@
 -- Unused indexes: non-unique, valid, not backing a constraint nor supporting a foreign key, scanned at most N times since the statistics were reset.
-SELECT s.indexrelid::regclass::text AS index_name,
-       s.relid::regclass::text AS table_name,
-       s.idx_scan AS scans,
+-- (pg_stat_get_numscans() straight on pg_index: what pg_stat_user_indexes reads, without the view's joins)
+SELECT i.indexrelid::regclass::text AS index_name,
+       i.indrelid::regclass::text AS table_name,
+       pg_stat_get_numscans(i.indexrelid) AS scans,
        ic.relpages::bigint * current_setting('block_size')::bigint AS index_size,
-       pg_get_indexdef(s.indexrelid) AS index_def,
        CASE WHEN ic.relispartition THEN pg_partition_root(ic.oid)::text END AS partition_root,
-       CASE WHEN ic.relispartition THEN pg_partition_root(s.relid)::text END AS partition_root_table,
+       CASE WHEN ic.relispartition THEN pg_partition_root(i.indrelid)::text END AS partition_root_table,
        '' AS partition_key
-FROM pg_stat_user_indexes s
-JOIN pg_index i ON i.indexrelid = s.indexrelid
-JOIN pg_class ic ON ic.oid = s.indexrelid
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = ic.relnamespace
-WHERE s.idx_scan <= %(unused_max_scans)s
+WHERE ic.relkind = 'i'
+  AND pg_stat_get_numscans(i.indexrelid) <= %(unused_max_scans)s
   AND NOT i.indisunique
   AND NOT i.indisprimary
   AND i.indisvalid

@@ -1,10 +1,12 @@
 """Slow statements after an ACCESS EXCLUSIVE lock in the same transaction.
 
 ## What it does
-Flags a statement that scans, rewrites, builds an index or backfills rows
-when the same transaction already holds an ACCESS EXCLUSIVE lock on an
-existing table (taken by an earlier ALTER TABLE, DROP, LOCK…). Reported once
-per transaction.
+Flags a statement that scans, rewrites, builds an index or copies rows
+(INSERT … SELECT, CREATE TABLE AS, VALIDATE, REFRESH…) when the same
+transaction already holds an ACCESS EXCLUSIVE lock on an existing table
+(taken by an earlier ALTER TABLE, DROP, LOCK…). Reported once per
+transaction. UPDATE/DELETE backfills are reported by
+`backfill-in-ddl-transaction` instead.
 
 ## Why is this bad?
 Locks are held until COMMIT. A quick `ALTER TABLE … ADD COLUMN` takes ACCESS
@@ -16,7 +18,7 @@ that time.
 ```sql
 BEGIN;
 ALTER TABLE users ADD COLUMN nickname text;            -- ACCESS EXCLUSIVE, instant
-UPDATE users SET nickname = name;                        -- table locked for the whole backfill
+CREATE INDEX users_nickname_idx ON users (nickname);     -- users unreadable for the whole build
 COMMIT;
 ```
 
@@ -39,6 +41,9 @@ ID = "statements-after-exclusive-lock"
 def check(stmt, ctx):
     tx = ctx.tx
     if tx is None or tx.kind == "single" or not tx.exclusive or not stmt.slow or ID in tx.reported:
+        return
+    # A DO block is judged statement by statement; UPDATE/DELETE backfills by backfill-in-ddl-transaction.
+    if stmt.kind in ("do", "update", "delete") and (stmt.kind == "do" or ctx.existing(stmt.table)):
         return
     # A statement that itself takes ACCESS EXCLUSIVE on the same table is judged by its own rules.
     held = [(t, s) for t, s in tx.exclusive.items()

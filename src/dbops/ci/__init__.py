@@ -1,0 +1,153 @@
+"""``dbops check all``: every check CI needs that needs no production database, one Report.
+
+- lock safety of each schema's Alembic revisions (``dbops.lint.lint_revisions``);
+- static query budgets (``dbops.budgets.check_static``);
+- generated database types up to date (``dbops.typegen.generate(check=True)``);
+- models equal migrations: each schema migrated into a scratch database on
+  the local cluster (or the server of ``admin_url``), compared with
+  ``dbops.drift.model_drift``, then dropped.
+
+Each part's summary nests under its name (per schema where it runs per
+schema), ``summary.checks`` counts each part's findings by severity;
+findings keep their own rule ids (``types-stale`` and ``model-drift`` for
+the last two). One exit code: ``Report.exit_code()``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from dbops.config import SchemaSettings, Settings
+from dbops.findings import Finding, Report, Severity
+
+CHECKS = ("locks", "budgets", "types", "drift")
+
+
+def check_all(
+    settings: Settings,
+    *,
+    admin_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Lock safety + static budgets + generated types + model/migration drift, for every schema."""
+    say = progress or (lambda _message: None)
+    report = Report()
+    parts: dict[str, list[Finding]] = {name: [] for name in CHECKS}
+
+    def add(check: str, sub: Report, schema: str | None = None) -> None:
+        report.findings.extend(sub.findings)
+        parts[check].extend(sub.findings)
+        if schema is None:
+            report.summary[check] = sub.summary
+        else:
+            report.summary.setdefault(check, {})[schema] = sub.summary
+
+    for schema in settings.schemas.values():
+        say(f"{schema.name}: lock safety of the revisions")
+        add("locks", check_locks(settings, schema), schema.name)
+    say("static query budgets")
+    add("budgets", check_budgets_static(settings))
+    for schema in settings.schemas.values():
+        say(f"{schema.name}: generated types")
+        add("types", check_types(settings, schema), schema.name)
+    for schema in settings.schemas.values():
+        say(f"{schema.name}: models against migrations (scratch database)")
+        add("drift", check_drift(settings, schema, admin_url=admin_url, env=env), schema.name)
+    report.summary["checks"] = {name: Report(found).counts() for name, found in parts.items()}
+    return report
+
+
+def check_locks(settings: Settings, schema: SchemaSettings) -> Report:
+    """The lock-safety lint of the schema's revisions."""
+    from dbops.lint import lint_revisions
+
+    return lint_revisions(settings, schema)
+
+
+def check_budgets_static(settings: Settings) -> Report:
+    """Static budgets of every schema (an info finding when the project has no budgets file)."""
+    from dbops.budgets import budgets_path, check_static, load_project_budgets
+
+    path = budgets_path(settings)
+    if not path.is_file():
+        return Report([Finding("budgets-missing", Severity.INFO, f"no budgets file ({settings.budgets.file})",
+                               check="budgets", fix="document the hot queries in budgets.yaml")],
+                      {"queries": [], "broken": 0})
+    report = check_static(load_project_budgets(settings), settings)
+    return Report(report.findings, report.summary.get("budgets", {}))
+
+
+def check_types(settings: Settings, schema: SchemaSettings) -> Report:
+    """A ``types-stale`` error when the committed database-types module differs from the models."""
+    from dbops.typegen import generate
+
+    result = generate(settings, schema, check=True)
+    shown = _relative(result.path, settings.root)
+    summary = {"file": shown, "stale": result.changed}
+    if not result.changed:
+        return Report([], summary)
+    return Report([Finding(
+        "types-stale", Severity.ERROR, f"{shown} is stale: it differs from the {schema.name} models",
+        file=shown, line=1, check="types", fix=f"dbops generate {schema.name}",
+        details={"diff": result.diff},
+    )], summary)
+
+
+def check_drift(
+    settings: Settings, schema: SchemaSettings, *, admin_url: str | None = None, env: Mapping[str, str] | None = None
+) -> Report:
+    """Migrate a scratch database to head, compare it with the models (``model-drift`` errors), drop it."""
+    from dbops.drift import model_drift
+    from dbops.localdb import create_database
+    from dbops.migrate import upgrade
+
+    admin = admin_url or _local_admin_url(settings, env)
+    name = f"dbops_check_{schema.name}_{uuid.uuid4().hex[:8]}"
+    create_database(admin, name)
+    try:
+        url = _with_database(admin, name)
+        upgrade(settings, schema, url)
+        differences = model_drift(settings, schema, url)
+    finally:
+        _drop_database(admin, name)
+    findings = [
+        Finding("model-drift", Severity.ERROR, f"{schema.name}: the migrations differ from the models: {difference}",
+                object=schema.name, check="drift",
+                fix=f"dbops migrate create {schema.name} <name> (or fix the models)")
+        for difference in differences
+    ]
+    return Report(findings, {"differences": len(differences)})
+
+
+def _local_admin_url(settings: Settings, env: Mapping[str, str] | None) -> str:
+    from dbops.localdb import local_cluster
+
+    cluster = local_cluster(settings, env=env)
+    if not cluster.status().running:
+        cluster.start()
+    return cluster.url("postgres")
+
+
+def _with_database(url: str, database: str) -> str:
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path="/" + quote(database)))
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    from psycopg import sql
+
+    from dbops.db import connection
+
+    with connection(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
