@@ -42,6 +42,7 @@ def test_audit_takes_no_lock_above_access_share(empty_db, audit_db, h):
     _catalog(empty_db, 12, h)
     seen: list[tuple[str, str, str | None, str]] = []
     with psycopg.connect(empty_db, autocommit=True) as observer:
+        observer.execute("SET search_path = ''")  # schema-qualified names in regclass::text
 
         def look(check_name: str, pid: int) -> None:
             if not pid or check_name == "rollback":
@@ -83,19 +84,20 @@ def _probe(name: str, sql: str) -> SimpleNamespace:
 
 
 def test_transaction_is_read_only(empty_db):
-    with pytest.raises(OperationFailed, match="read-only transaction"):
-        run_checks(empty_db, [_probe("write", "CREATE TABLE x (a int)")], {}, statement_timeout="5s", lock_timeout="1s")
+    probes = [_probe("fine", "SELECT 1"), _probe("write", "CREATE TABLE x (a int)"), _probe("after", "SELECT 2")]
+    with pytest.raises(OperationFailed, match="check write failed .*read-only transaction"):
+        run_checks(empty_db, probes, {}, statement_timeout="5s", lock_timeout="1s")
     with psycopg.connect(empty_db) as conn:
         assert conn.execute("SELECT to_regclass('public.x')").fetchone()[0] is None
 
 
 def test_statement_timeout_and_lock_timeout_apply(empty_db, h):
-    with pytest.raises(OperationFailed, match="statement timeout"):
+    with pytest.raises(OperationFailed, match="check slow on .*statement timeout"):
         run_checks(empty_db, [_probe("slow", "SELECT pg_sleep(5)")], {}, statement_timeout="100ms", lock_timeout="1s")
     h.execute(empty_db, "CREATE TABLE busy (id int)")
     with psycopg.connect(empty_db) as holder:
         holder.execute("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
-        with pytest.raises(OperationFailed, match="lock timeout"):
+        with pytest.raises(OperationFailed, match="check locked on .*lock timeout"):
             run_checks(
                 empty_db, [_probe("locked", "SELECT * FROM public.busy")], {}, statement_timeout="5s", lock_timeout="100ms"
             )

@@ -10,6 +10,7 @@ import pytest
 
 from dbops.findings import Severity
 
+
 def test_invalid_index_from_failed_concurrent_unique_build(empty_db, audit_db, h):
     h.execute(
         empty_db,
@@ -321,3 +322,28 @@ def test_int4_primary_keys_on_big_tables(empty_db, audit_db, h):
     assert h.finding(report, "int4-primary-keys", "public.big4.id").details["estimated_rows"] == 5000
     # with the default threshold (10M rows) only the spent sequence remains
     assert h.objects(audit_db(empty_db, schema_only=True), "int4-primary-keys") == {"public.spent4.id"}
+
+
+def test_exclusions_by_schema_size_and_name(empty_db, audit_db, h):
+    h.execute(
+        empty_db,
+        "CREATE SCHEMA archive",
+        "CREATE TABLE archive.old_orders (a int)",
+        "CREATE TABLE public.big_nokey (a int)",
+        "INSERT INTO public.big_nokey SELECT generate_series(1, 20000)",
+        "CREATE TABLE public.small_nokey (a int)",
+        "CREATE TABLE public.tmp_load (a int)",
+        "INSERT INTO public.tmp_load SELECT generate_series(1, 20000)",
+        "VACUUM ANALYZE",
+    )
+    everything = audit_db(empty_db, schema_only=True)
+    assert h.objects(everything, "tables-without-primary-key") == {
+        "archive.old_orders", "public.big_nokey", "public.small_nokey", "public.tmp_load",
+    }
+    report = audit_db(
+        empty_db, schema_only=True, exclude=["tmp_*"],
+        exclude_schemas=["archive"], min_table_size_bytes=100_000, exclude_objects=["nothing_matches"],
+    )
+    assert h.objects(report, "tables-without-primary-key") == {"public.big_nokey"}
+    only_archive = audit_db(empty_db, schema_only=True, exclude_objects=["public.*"])
+    assert h.objects(only_archive, "tables-without-primary-key") == {"archive.old_orders"}

@@ -14,6 +14,7 @@ job apart.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import zlib
@@ -304,10 +305,8 @@ def _explain(conn: psycopg.Connection, target: _Target, set_sql: str, where_sql:
 def _ensure_progress_table(conn: psycopg.Connection) -> None:
     import psycopg
 
-    try:
+    with contextlib.suppress(psycopg.errors.UniqueViolation):  # two first runs at once: the other created it
         conn.execute(PROGRESS_DDL)
-    except psycopg.errors.UniqueViolation:  # two first runs at once: the other one created it
-        pass
 
 
 def _load_job(conn: psycopg.Connection, job: str, target: _Target, set_sql: str, where_sql: str | None) -> dict:

@@ -21,6 +21,7 @@ facts; ``dbops.budgets.static`` turns them into findings.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,8 +30,8 @@ from dbops.budgets.catalog import Catalog
 from dbops.budgets.indexing import Match, Need, best_match, trigram_index
 from dbops.budgets.sqlnorm import (
     DIALECT,
-    inside_subquery,
     conjunct_key,
+    inside_subquery,
     is_constant,
     normalize,
     split_conjuncts,
@@ -176,7 +177,7 @@ def qualify_query(tree: exp.Expression, catalog: Catalog) -> exp.Expression:
     try:
         return qualify(
             tree.copy(),
-            schema=catalog.sqlglot_schema(),
+            schema=catalog.mapping_schema,
             dialect=DIALECT,
             validate_qualify_columns=True,
             quote_identifiers=False,
@@ -225,7 +226,7 @@ def select_star_lines(tree: exp.Expression, sql: str | None = None) -> list[int 
     tokens = Postgres().tokenize(sql)
     lines = [
         tok.line
-        for prev, tok in zip(tokens, tokens[1:], strict=False)
+        for prev, tok in itertools.pairwise(tokens)
         if tok.token_type == TokenType.STAR
         and prev.token_type in (TokenType.SELECT, TokenType.DISTINCT, TokenType.COMMA, TokenType.DOT)
     ]
@@ -262,11 +263,12 @@ def _is_literal(node: exp.Expression) -> bool:
     return isinstance(node, exp.Literal | exp.Boolean | exp.Null)
 
 
-def predicates(condition: exp.Expression, tables: Mapping[str, str]) -> list[Predicate]:
+def predicates(condition: exp.Expression, tables: Mapping[str, str], *, conjunct: str | None = None) -> list[Predicate]:
     """The indexable predicates of one condition (a WHERE/ON conjunct) of a qualified query.
 
     ``tables`` maps the scope's aliases to table names; a column of another
-    alias (an outer query) counts as a join key.
+    alias (an outer query) counts as a join key. ``conjunct`` is the condition's
+    ``conjunct_key`` when the caller already has it.
 
     >>> from sqlglot import parse_one
     >>> [(p.alias, p.key, p.kind) for p in predicates(parse_one("a.x = 1"), {"a": "t"})]
@@ -281,7 +283,7 @@ def predicates(condition: exp.Expression, tables: Mapping[str, str]) -> list[Pre
     from sqlglot import exp
 
     node = unwrap(condition)
-    conj = conjunct_key(node)
+    conj = conjunct if conjunct is not None else conjunct_key(node)
 
     def make(side: tuple[str, str, str, bool], kind: str, origin: exp.Expression, **kw: Any) -> Predicate:
         alias, key, column, function = side
@@ -410,8 +412,9 @@ def analyze(
         if not tables:
             continue
         conditions = _conditions(select)
-        preds = [p for c in conditions for p in predicates(c, tables)]
-        conjuncts = _single_alias_conjuncts(conditions, tables)
+        keys = [conjunct_key(c) for c in conditions]
+        preds = [p for c, key in zip(conditions, keys, strict=True) for p in predicates(c, tables, conjunct=key)]
+        conjuncts = _single_alias_conjuncts(conditions, keys, tables)
         from_ = select.args.get("from_") or select.args.get("from")
         driver = from_.this.alias_or_name if from_ is not None and isinstance(from_.this, exp.Table) else None
         limited = bool(select.args.get("limit") or select.args.get("fetch"))
@@ -461,16 +464,18 @@ def analyze(
     return result
 
 
-def _single_alias_conjuncts(conditions: list[exp.Expression], tables: Mapping[str, str]) -> dict[str, set[str]]:
+def _single_alias_conjuncts(
+    conditions: list[exp.Expression], keys: list[str], tables: Mapping[str, str]
+) -> dict[str, set[str]]:
     from sqlglot import exp
 
     out: dict[str, set[str]] = {}
-    for condition in conditions:
+    for condition, key in zip(conditions, keys, strict=True):
         aliases = {c.table for c in condition.find_all(exp.Column)}
         if len(aliases) == 1:
             (alias,) = aliases
             if alias in tables:
-                out.setdefault(alias, set()).add(conjunct_key(condition))
+                out.setdefault(alias, set()).add(key)
     return out
 
 

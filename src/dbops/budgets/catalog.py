@@ -17,6 +17,7 @@ import importlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from dbops.errors import ConfigError
@@ -95,6 +96,13 @@ class Catalog:
     def sqlglot_schema(self) -> dict[str, dict[str, str]]:
         """``{table: {column: type}}`` for sqlglot's qualifier."""
         return {name: dict(info.columns) for name, info in self.tables.items()}
+
+    @cached_property
+    def mapping_schema(self) -> Any:
+        """The sqlglot ``MappingSchema`` of this catalog, built once (qualifying many queries reuses it)."""
+        from sqlglot.schema import MappingSchema
+
+        return MappingSchema(self.sqlglot_schema(), dialect="postgres")
 
 
 # -- building a catalog from SQLAlchemy metadata ---------------------------------------------------

@@ -210,8 +210,10 @@ class _Session:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             row["error"] = message
             row["measured"] = None
+            fix = (f"seed the database first (dbops seed {query.schema} --scale 10000), or give literal parameters"
+                   if isinstance(exc, _NoSampleRow) else "fix the SQL or its sample parameters")
             return [finding("budget-query-failed", Severity.ERROR, f"fails on the database: {message}",
-                            fix="fix the SQL or its sample parameters")], row
+                            fix=fix)], row
         p50, p95 = measured.percentile(0.5), measured.percentile(0.95)
         row["measured"] = {
             "rows_examined": measured.rows_examined,
@@ -278,7 +280,8 @@ class _Session:
                 columns = [c.name for c in cursor.description or []]
                 self.conn.rollback()
                 if row is None:
-                    raise _ParamError(f"from_sql of a parameter set (line {param_set.line}) returned no row")
+                    raise _NoSampleRow(f"from_sql of the parameter set at line {param_set.line} returned no row "
+                                       "(is the database empty?)")
                 for column, value in zip(columns, row, strict=True):
                     values.setdefault(column, value)
             missing = [n for n in query.placeholders if n not in values]
@@ -392,7 +395,11 @@ class _Session:
 
 
 class _ParamError(Exception):
-    """A parameter set cannot be resolved (from_sql returned nothing, a value is missing)."""
+    """A parameter set cannot be resolved (a value is missing)."""
+
+
+class _NoSampleRow(_ParamError):
+    """``from_sql`` found no row to take parameters from (typically: the database holds no data)."""
 
 
 def _quote(value: str) -> str:

@@ -256,7 +256,8 @@ def trigram_index(indexes: Iterable[Index], column: str) -> Index | None:
     't'
     """
     for index in indexes:
-        if index.method in ("gin", "gist") and index.keys and index.keys[0] == column:
-            if "trgm" in (index.opclass(0) or ""):
-                return index
+        if index.method not in ("gin", "gist"):
+            continue
+        if any(key == column and "trgm" in (index.opclass(i) or "") for i, key in enumerate(index.keys)):
+            return index
     return None

@@ -11,6 +11,7 @@ and comments are never mistaken for parameters.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +26,7 @@ def _spans(sql: str) -> list[tuple[int, int, str]]:
 
     tokens = Postgres().tokenize(sql)
     spans = []
-    for colon, name in zip(tokens, tokens[1:], strict=False):
+    for colon, name in itertools.pairwise(tokens):
         if colon.token_type == TokenType.COLON and name.start == colon.end + 1 and _NAME.match(name.text):
             spans.append((colon.start, name.end + 1, name.text))
     return spans

@@ -25,7 +25,7 @@ def root(document: Any) -> Plan:
     """The top plan node of an EXPLAIN JSON document (the list psycopg returns, or its first item)."""
     if isinstance(document, list):
         document = document[0]
-    return document["Plan"] if "Plan" in document else document
+    return document.get("Plan", document)
 
 
 def walk(document: Any) -> Iterator[Plan]:

@@ -92,7 +92,7 @@ def normalize(node: exp.Expression) -> str:
             return n.this.copy()
         return n
 
-    return unwrap(node).copy().transform(strip).sql(dialect=DIALECT)
+    return unwrap(node).transform(strip).sql(dialect=DIALECT)  # transform copies the tree
 
 
 _FLIP = {"GT": "LT", "LT": "GT", "GTE": "LTE", "LTE": "GTE", "EQ": "EQ", "NEQ": "NEQ"}
@@ -144,10 +144,7 @@ def is_constant(node: exp.Expression) -> bool:
 
     if isinstance(node, exp.Subquery | exp.Select):
         return True
-    for column in node.find_all(exp.Column):
-        if not inside_subquery(column, node):
-            return False
-    return True
+    return all(inside_subquery(column, node) for column in node.find_all(exp.Column))
 
 
 def inside_subquery(column: exp.Expression, root: exp.Expression) -> bool:

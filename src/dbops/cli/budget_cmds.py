@@ -70,7 +70,9 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
             st.note(message)
 
         report = run_all(st.settings, env=st.env, progress=progress)
-        raise typer.Exit(emit_report(report, fmt, title="dbops check all"))
+        if st.output_format(fmt) is OutputFormat.text:
+            render_checks(st.console, report)
+        raise typer.Exit(emit_report(report, fmt, title="Findings"))
 
 
 def _with_progress(st: Any, total: int, work: Any) -> Report:
@@ -93,6 +95,28 @@ def _with_progress(st: Any, total: int, work: Any) -> Report:
         report = work(progress)
         bar.update(task, completed=total)
     return report
+
+
+_CHECK_TITLES = {
+    "locks": "lock safety of the revisions",
+    "budgets": "static query budgets",
+    "types": "generated types up to date",
+    "drift": "models equal migrations",
+}
+
+
+def render_checks(console: Console, report: Report) -> None:
+    """``dbops check all``: one row per check with its findings by severity."""
+    from rich.table import Table
+
+    table = Table(title="dbops check all", title_justify="left")
+    for column in ("check", "errors", "warnings", "info", "result"):
+        table.add_column(column, justify="right" if column in ("errors", "warnings", "info") else "left")
+    for name, counts in report.summary.get("checks", {}).items():
+        result = "[bold red]failed[/bold red]" if counts.get("error") else "[green]passed[/green]"
+        table.add_row(_CHECK_TITLES.get(name, name), str(counts.get("error", 0)), str(counts.get("warning", 0)),
+                      str(counts.get("info", 0)), result)
+    console.print(table)
 
 
 def render_budgets(console: Console, report: Report) -> None:

@@ -152,7 +152,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
             resolved[sch.name] = res
         if not yes:
             for sch in selected:
-                _confirm(sch.name, resolved[sch.name].masked)
+                _confirm(sch.name, resolved[sch.name].masked, seed=not no_seed)
         password = None if no_seed else admin_password(st.env, local=all(r.is_local for r in resolved.values()))
         pw_hash = hash_password(password.password) if password is not None else None
         for sch in selected:
@@ -333,9 +333,11 @@ def _local_url(sch: SchemaSettings) -> str:
     return ensure_database(st.settings, sch.database, env=st.env, log=st.note)
 
 
-def _confirm(schema: str, where: str) -> None:
+def _confirm(schema: str, where: str, *, seed: bool) -> None:
     """Ask the user to type the schema name; no stdin (EOF, not readable) is a refusal."""
-    sys.stderr.write(f"This drops every object of {schema} in {where}, migrates and seeds it.\n"
+    then = "migrates and seeds it" if seed else "and migrates it"
+    where = "the local database" if where == "local database" else where
+    sys.stderr.write(f"This drops every object of {schema} in {where}, {then}.\n"
                      f"Type the schema name ({schema}) to continue: ")
     sys.stderr.flush()
     try:

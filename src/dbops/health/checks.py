@@ -262,9 +262,9 @@ def tables_without_primary_key(row: Row, ctx: Context) -> Finding:
             f"CREATE UNIQUE INDEX CONCURRENTLY {new_index_name(table, [], 'pkey')} ON {table} (id);\n"
             f"ALTER TABLE {table} ADD PRIMARY KEY USING INDEX {new_index_name(table, [], 'pkey')};"
         )
-    kind = "partitioned table" if row["partitioned"] else "table"
+    size = "" if row["partitioned"] else f" ({pretty_size(row['table_size'])}, ~{max(row['estimated_rows'], 0):,} rows)"
     return _c("tables-without-primary-key").finding(
-        f"{kind} has no primary key ({pretty_size(row['table_size'])}, ~{max(row['estimated_rows'], 0):,} rows)",
+        f"{'partitioned table' if row['partitioned'] else 'table'} has no primary key{size}",
         object=table,
         fix=fix,
         table_size=row["table_size"],
@@ -414,10 +414,13 @@ def int4_primary_keys(row: Row, ctx: Context) -> Finding:
     (``sequence-overflow`` turns it into an error near the limit).
     """
     table, col = row["table_name"], quote_ident(row["column_name"])
-    used = f", sequence at {row['used_percent']}% of the int4 range" if row["used_percent"] is not None else ""
+    reasons = []
+    if row["estimated_rows"] >= ctx.params.get("int4_pk_min_rows", 0):
+        reasons.append(f"~{row['estimated_rows']:,} rows, {pretty_size(row['table_size'])}")
+    if row["used_percent"] is not None and row["used_percent"] >= ctx.params.get("int4_pk_percent", 100):
+        reasons.append(f"its sequence used {row['used_percent']}% of the {row['column_type']} range")
     return _c("int4-primary-keys").finding(
-        f"primary key {col} is {row['column_type']} on a big table (~{row['estimated_rows']:,} rows, "
-        f"{pretty_size(row['table_size'])}{used})",
+        f"primary key {col} is {row['column_type']} and will overflow: {'; '.join(reasons)}",
         object=f"{table}.{col}",
         fix=f"-- rewrites the table under ACCESS EXCLUSIVE; on a big table add a bigint column, backfill, swap;\n"
         f"-- widen the referencing foreign key columns too\n"

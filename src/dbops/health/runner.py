@@ -5,13 +5,16 @@ Safe against a busy primary by construction:
 - ``BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY`` (one consistent
   snapshot of catalog and statistics; any write would fail);
 - ``statement_timeout`` and ``lock_timeout`` set with ``SET LOCAL`` semantics
-  (``set_config(..., true)``) from ``[tool.dbops.indexes]``;
+  (``set_config(..., true)``) from ``[tool.dbops.indexes]``; ``search_path`` empty
+  (every name printed schema-qualified) and ``jit`` off (catalog queries over
+  big catalogs would otherwise cross ``jit_above_cost`` and compile for 100 ms+);
 - only catalog and statistics reads: sizes come from ``pg_class.relpages``,
   never ``pg_relation_size()`` (which would lock every relation measured),
   and sequence values from plain ``SELECT last_value`` (AccessShareLock),
   never ``pg_sequences`` (RowExclusiveLock);
 - a constant number of statements whatever the catalog size: 3 + one per
-  check + ROLLBACK, no per-object round trip.
+  check + ROLLBACK, no per-object round trip; all but the ROLLBACK are sent
+  as one pipeline (about one network round trip for the whole audit).
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ from dbops.config.urls import mask_url
 from dbops.errors import ConfigError, OperationFailed
 from dbops.health.model import Check, Row
 
+#: ``SET LOCAL`` of the timeouts (from config), an empty search_path (names print schema-qualified), no JIT.
+SETUP_SQL = (
+    "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true), "
+    "set_config('search_path', '', true), set_config('jit', 'off', true)"
+)
+
 #: One statement for everything the mappers and the partition logic need about the server.
 CONTEXT_SQL = """
 SELECT current_database() AS database,
@@ -33,13 +42,20 @@ SELECT current_database() AS database,
        pg_is_in_recovery() AS in_recovery,
        (SELECT d.stats_reset FROM pg_stat_database d WHERE d.datname = current_database()) AS stats_reset,
        pg_postmaster_start_time() AS postmaster_start,
-       (SELECT coalesce(json_object_agg(c.oid::regclass::text,
-                                        (SELECT count(*) FROM pg_partition_tree(c.oid) t WHERE t.isleaf)), '{}')
-        FROM pg_class c WHERE c.relkind IN ('p', 'I') AND NOT c.relispartition) AS partition_leaves
+       -- leaves per root partitioned table/index, walking pg_inherits (pg_partition_tree() would lock them all)
+       (WITH RECURSIVE tree AS (
+            SELECT c.oid AS root, c.oid AS relid, c.relkind
+            FROM pg_class c WHERE c.relkind IN ('p', 'I') AND NOT c.relispartition
+            UNION ALL
+            SELECT t.root, i.inhrelid, k.relkind
+            FROM tree t JOIN pg_inherits i ON i.inhparent = t.relid JOIN pg_class k ON k.oid = i.inhrelid)
+        SELECT coalesce(json_object_agg(l.root::regclass::text, l.leaves), '{}')
+        FROM (SELECT root, count(*) FILTER (WHERE relkind NOT IN ('p', 'I')) AS leaves FROM tree GROUP BY root) l
+       ) AS partition_leaves
 """
 
-#: ``on_query(check_name, backend_pid)``: called after each statement while the transaction is open
-#: (tests use it to look at ``pg_locks`` from another connection).
+#: ``on_query(statement_name, backend_pid)``: called for each statement once all results are in, while
+#: the transaction (and every lock it took) is still open (tests look at ``pg_locks`` from another connection).
 QueryHook = Callable[[str, int], None]
 
 
@@ -76,38 +92,47 @@ def run_checks(
     started = time.perf_counter()
     conn = connect(url, autocommit=True, row_factory=dict_row)
     result = ServerResult(url, {})
+    statements: list[tuple[str, str, Any]] = [
+        ("begin", "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", None),
+        ("setup", SETUP_SQL, [statement_timeout, lock_timeout]),
+        ("context", CONTEXT_SQL, None),
+        *((check.name, check.sql, params) for check in checks),
+    ]
+    sent: list[tuple[str, psycopg.Cursor]] = []
     current = "setup"
-    pid = 0
-
-    def execute(sql: str, args: Any = None) -> list[Row]:
-        cursor = conn.execute(sql, args)
-        result.queries += 1
-        rows = cursor.fetchall() if cursor.description else []
-        if on_query is not None:
-            on_query(current, pid)
-        return rows
-
     try:
-        execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         try:
-            execute(
-                "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true), "
-                "set_config('search_path', '', true)",
-                [statement_timeout, lock_timeout],
-            )
-        except psycopg.errors.InvalidParameterValue as exc:
-            raise ConfigError(
-                f"invalid [tool.dbops.indexes] timeout: {exc.diag.message_primary}",
-                hint="use a PostgreSQL duration such as '30s' or '500ms'",
-            ) from None
-        current = "context"
-        result.context = execute(CONTEXT_SQL)[0]
+            # One pipeline: every statement is sent at once and the results come back together,
+            # so the audit costs about one network round trip, not one per check.
+            with conn.pipeline() as pipeline:
+                for name, sql, args in statements:
+                    sent.append((name, conn.execute(sql, args)))
+                pipeline.sync()
+        except psycopg.Error:
+            # the statement that failed is the first one without a result
+            current = next((name for name, cursor in sent if cursor.pgresult is None), "setup")
+            raise
+        result.queries = len(sent)
+        for name, cursor in sent:
+            rows = cursor.fetchall() if cursor.description else []
+            if name == "context":
+                result.context = rows[0]
+            elif name not in ("begin", "setup"):
+                result.rows[name] = rows
         pid = result.context["pid"]
-        for check in checks:
-            current = check.name
-            result.rows[check.name] = execute(check.sql, params)
+        if on_query is not None:
+            for name, _cursor in sent:
+                on_query(name, pid)
         current = "rollback"
-        execute("ROLLBACK")
+        conn.execute("ROLLBACK")
+        result.queries += 1
+    except psycopg.errors.InvalidParameterValue as exc:
+        if current != "setup":
+            raise OperationFailed(f"check {current} failed on {mask_url(url)}: {exc.diag.message_primary}") from None
+        raise ConfigError(
+            f"invalid [tool.dbops.indexes] timeout: {exc.diag.message_primary}",
+            hint="use a PostgreSQL duration such as '30s' or '500ms'",
+        ) from None
     except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
         raise OperationFailed(
             f"check {current} on {mask_url(url)} gave up: {exc.diag.message_primary}",
@@ -115,10 +140,15 @@ def run_checks(
         ) from None
     except psycopg.OperationalError as exc:
         raise unavailable(url, exc) from None
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise OperationFailed(
+            f"check {current} failed on {mask_url(url)}: {exc.diag.message_primary}",
+            hint="the role needs to read the catalogs and statistics: GRANT pg_monitor TO <role>",
+        ) from None
     except psycopg.Error as exc:
         raise OperationFailed(
             f"check {current} failed on {mask_url(url)}: {exc.diag.message_primary or exc}",
-            hint="the role needs to read the catalogs and statistics (pg_monitor / pg_read_all_stats)",
+            hint="rerun with --debug and report it: the check's SQL did not run on this server",
         ) from None
     finally:
         conn.close()

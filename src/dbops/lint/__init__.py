@@ -9,6 +9,11 @@ Public API:
   — Alembic revisions rendered one at a time through offline mode;
 * ``RULES`` (id → rule) and ``rule_doc(id)``.
 
+Importing the package is light: the parser (sqlglot), the rule modules and
+Alembic load on first use, so a warm rerun that finds every file in the
+cache never loads them.
+
+>>> from dbops.lint import lint_sql
 >>> report = lint_sql("CREATE INDEX users_email_idx ON users (email);")
 >>> sorted({f.rule for f in report.findings})
 ['require-concurrent-index', 'require-lock-timeout']
@@ -18,9 +23,25 @@ Public API:
 
 from __future__ import annotations
 
-from dbops.lint.api import lint_paths, lint_revisions, lint_sql, options_from_settings
-from dbops.lint.registry import RULES, load_rules, rule_doc
-
-load_rules()
+from typing import Any
 
 __all__ = ["RULES", "lint_paths", "lint_revisions", "lint_sql", "options_from_settings", "rule_doc"]
+
+_API = ("lint_paths", "lint_revisions", "lint_sql", "options_from_settings")
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported on first access (PEP 562)."""
+    if name in _API:
+        from dbops.lint import api
+
+        value = getattr(api, name)
+    elif name in ("RULES", "rule_doc"):
+        from dbops.lint import registry
+
+        registry.load_rules()
+        value = getattr(registry, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value

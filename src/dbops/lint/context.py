@@ -11,11 +11,13 @@ NOT NULL checks carried across the migrations of one run (history).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbops.lint import locks as L
-from dbops.lint.facts import Stmt
-from dbops.lint.pgtypes import TypeInfo
+
+if TYPE_CHECKING:
+    from dbops.lint.facts import Stmt
+    from dbops.lint.pgtypes import TypeInfo
 
 
 @dataclass

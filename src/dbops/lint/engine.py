@@ -11,45 +11,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from dbops.errors import InputError
 from dbops.findings import Finding, Severity
 from dbops.lint.context import Catalog, Context
 from dbops.lint.facts import Stmt, analyse
+from dbops.lint.options import DEFAULT_NO_TRANSACTION_MARKERS, Options  # noqa: F401 (re-exported; light module)
 from dbops.lint.registry import RULES, Rule, Violation, load_rules, resolve_rule_id
 from dbops.lint.sqltext import LineIndex, UnterminatedError, scan_comments, split, tokenize
 
 UNANALYSED = "unanalysed"
 INVALID_SUPPRESSION = "invalid-suppression"
 
-# Comments by which common runners say "do not wrap this file in a transaction".
-DEFAULT_NO_TRANSACTION_MARKERS = (
-    "dbops: no-transaction",
-    "prairielearn:migrations NO TRANSACTION",
-    "+goose NO TRANSACTION",
-    "transaction:false",
-)
-
 _DIRECTIVE = re.compile(r"^\s*dbops:\s*(ignore-file|ignore)\s*(?:\[([^\]]*)\])?\s*(.*?)\s*$", re.S)
 _PHASE = re.compile(r"^\s*dbops:\s*phase\s*=\s*([A-Za-z_-]+)")
-
-
-@dataclass(frozen=True)
-class Options:
-    """Everything besides the SQL text that decides the findings (part of the cache key)."""
-
-    pg_version: int = 15
-    assume_in_transaction: bool = False
-    phase: str | None = None
-    ignore: tuple[str, ...] = ()
-    severity: tuple[tuple[str, str], ...] = ()
-    unanalysed_severity: str = "info"
-    partitioned_tables: tuple[str, ...] = ()
-    no_transaction_markers: tuple[str, ...] = DEFAULT_NO_TRANSACTION_MARKERS
-
-    def key(self) -> str:
-        return repr(self)
 
 
 @dataclass
@@ -157,13 +134,34 @@ def _dispatch_table() -> dict[str, list[Rule]]:
 
 
 _DISPATCH: dict[str, list[Rule]] | None = None
+_BY_SHAPE: dict[Any, tuple[Rule, ...]] = {}
 
 
 def dispatch() -> dict[str, list[Rule]]:
     global _DISPATCH
     if _DISPATCH is None:
         _DISPATCH = _dispatch_table()
+        _BY_SHAPE.clear()
     return _DISPATCH
+
+
+def rules_for(stmt: Stmt) -> tuple[Rule, ...]:
+    """The rules to run on ``stmt``, cached by its shape (kind and ALTER TABLE action kinds).
+
+    A rule that names the ``actions`` it reads is skipped for an ALTER TABLE none of whose
+    actions is one of them (it could not report anything there); order is registration order.
+    """
+    actions = stmt.actions
+    shape = (stmt.kind, *[a.kind for a in actions]) if actions else stmt.kind
+    found = _BY_SHAPE.get(shape)
+    if found is None:
+        table = dispatch()
+        candidates = table.get(stmt.kind, table["*"])
+        kinds = {a.kind for a in actions}
+        found = _BY_SHAPE[shape] = tuple(
+            r for r in candidates if not (kinds and r.actions) or not kinds.isdisjoint(r.actions)
+        )
+    return found
 
 
 def walk(stmts: list[Stmt], ctx: Context, visit: Callable[[Stmt, Context], None] | None, *,
@@ -226,14 +224,12 @@ def check_statements(stmts: list[Stmt], ctx: Context, *, assume_in_transaction: 
              on_end=lambda tx: ddl.add(tx.id) if tx.ddl else None)
         ctx.ddl_transactions = ddl
 
-    table = dispatch()
-    generic = table.get("*", [])
     out: list[tuple[Rule, Stmt, Violation]] = []
 
     def visit(stmt: Stmt, context: Context) -> None:
         if stmt.kind == "unknown":
             return
-        for rule in table.get(stmt.kind, generic):
+        for rule in rules_for(stmt):
             for violation in rule.check(stmt, context) or ():
                 out.append((rule, violation.stmt or stmt, violation))
 
@@ -249,7 +245,14 @@ def _severity(rule: Rule, options: Options) -> Severity | None:
     value = overrides.get(rule.id)
     if value == "off" or rule.id in options.ignore:
         return None
-    return Severity.parse(value) if value else rule.severity
+    return _parse_severity(value) if value else rule.severity
+
+
+_parse_severity = lru_cache(maxsize=None)(Severity.parse)
+
+
+def _line_column(stmt: Stmt) -> tuple[int | None, int | None]:
+    return stmt.line, stmt.column
 
 
 def excerpt(text: str, limit: int = 400) -> str:
@@ -268,9 +271,13 @@ def make_findings(
 ) -> list[Finding]:
     """Violations (and unanalysed statements) → findings, minus suppressed ones."""
     findings: list[Finding] = []
-    locate = locate or (lambda s: (s.line, s.column))
+    locate = locate or _line_column
+    any_suppression = bool(directives.file_level or directives.by_statement)
+    severities: dict[str, Severity | None] = {}
 
     def suppressed(rule_id: str, stmt: Stmt) -> bool:
+        if not any_suppression:
+            return False
         for sup in (*directives.file_level, *directives.by_statement.get(stmt.index, ())):
             if any(resolve_rule_id(r) == rule_id or r == rule_id for r in sup.rules):
                 sup.used = True
@@ -285,14 +292,17 @@ def make_findings(
         ))
 
     for rule, stmt, violation in violations:
-        severity = _severity(rule, options)
+        if rule.id in severities:
+            severity = severities[rule.id]
+        else:
+            severity = severities[rule.id] = _severity(rule, options)
         if severity is None or suppressed(rule.id, stmt):
             continue
         add(rule, stmt, violation.message, violation.fix, severity, violation.details)
 
     unanalysed_rule = RULES.get(UNANALYSED)
     if options.unanalysed_severity != "off" and unanalysed_rule is not None and UNANALYSED not in options.ignore:
-        severity = Severity.parse(options.unanalysed_severity)
+        severity = _parse_severity(options.unanalysed_severity)
         for stmt in stmts:
             if stmt.unanalysed and not suppressed(UNANALYSED, stmt):
                 add(unanalysed_rule, stmt, f"not analysed: {stmt.unanalysed}",

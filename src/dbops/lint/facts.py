@@ -54,6 +54,31 @@ _PUNCT = {
 _NAME_TYPES_EXCLUDED = _PUNCT | {TokenType.DOT}
 _STRINGS = {TokenType.STRING, TokenType.HEREDOC_STRING, TokenType.NATIONAL_STRING, TokenType.RAW_STRING,
             TokenType.BYTE_STRING, TokenType.UNICODE_STRING}
+_NOT_A_NAME = frozenset(_NAME_TYPES_EXCLUDED | _STRINGS)
+# Token types as module constants: the hot loops below compare every token's type (an enum
+# attribute lookup per comparison otherwise).
+_T_L_PAREN = TokenType.L_PAREN
+_T_R_PAREN = TokenType.R_PAREN
+_T_L_BRACKET = TokenType.L_BRACKET
+_T_R_BRACKET = TokenType.R_BRACKET
+_T_COMMA = TokenType.COMMA
+_T_DOT = TokenType.DOT
+_T_STAR = TokenType.STAR
+_T_IDENTIFIER = TokenType.IDENTIFIER
+_T_NUMBER = TokenType.NUMBER
+_T_VAR = TokenType.VAR
+_T_SELECT = TokenType.SELECT
+_T_COLON = TokenType.COLON
+_T_COMMAND = TokenType.COMMAND
+_T_EQ = TokenType.EQ
+_T_GT = TokenType.GT
+_T_HEREDOC_STRING = TokenType.HEREDOC_STRING
+_T_LOCK = TokenType.LOCK
+_T_LT = TokenType.LT
+_T_SEMICOLON = TokenType.SEMICOLON
+_T_STRING = TokenType.STRING
+_OPENING = frozenset({_T_L_PAREN, _T_L_BRACKET})
+_CLOSING = frozenset({_T_R_PAREN, _T_R_BRACKET})
 
 
 @dataclass(slots=True)
@@ -125,45 +150,65 @@ def _up(tok: Any) -> str:
 
 
 def _bare(tok: Any) -> str:
-    return tok.text if tok.token_type is TokenType.IDENTIFIER else tok.text.lower()
+    return tok.text if tok.token_type is _T_IDENTIFIER else tok.text.lower()
 
 
 def read_name(toks: list[Any], i: int) -> tuple[str | None, str | None, int]:
     """A possibly qualified name at ``toks[i]``: (bare name, as written, next index)."""
     n = len(toks)
-    if i >= n or toks[i].token_type in _NAME_TYPES_EXCLUDED or toks[i].token_type in _STRINGS:
+    if i >= n:
         return None, None, i
-    parts = [toks[i]]
+    first = toks[i]
+    if first.token_type in _NOT_A_NAME:
+        return None, None, i
     i += 1
-    while i + 1 < n and toks[i].token_type is TokenType.DOT:
-        parts.append(toks[i + 1])
-        i += 2
-    display = ".".join(f'"{p.text}"' if p.token_type is TokenType.IDENTIFIER else p.text for p in parts)
-    return _bare(parts[-1]), display, i
+    if i + 1 < n and toks[i].token_type is _T_DOT:
+        parts = [first]
+        while i + 1 < n and toks[i].token_type is _T_DOT:
+            parts.append(toks[i + 1])
+            i += 2
+        display = ".".join(f'"{p.text}"' if p.token_type is _T_IDENTIFIER else p.text for p in parts)
+        return _bare(parts[-1]), display, i
+    text = first.text
+    if first.token_type is _T_IDENTIFIER:
+        return text, f'"{text}"', i
+    return text.lower(), text, i
 
 
 def _skip_words(toks: list[Any], i: int, *words: str) -> int:
     """Skip the optional word sequence ``words`` when it is present at ``i``."""
-    n = len(words)
-    if i + n <= len(toks) and all(_up(toks[i + k]) == words[k] for k in range(n)):
-        return i + n
-    return i
+    if i + len(words) > len(toks):
+        return i
+    k = i
+    for word in words:
+        if toks[k].text.upper() != word:
+            return i
+        k += 1
+    return k
 
 
-def _split_top(toks: list[Any], sep: Any = TokenType.COMMA) -> list[list[Any]]:
-    parts: list[list[Any]] = [[]]
+def _split_top(toks: list[Any], sep: Any = _T_COMMA) -> list[list[Any]]:
+    """``toks`` cut at the separators outside parentheses/brackets (empty parts dropped)."""
+    cuts = []
     depth = 0
-    for tok in toks:
+    opening, closing = _OPENING, _CLOSING
+    for k, tok in enumerate(toks):
         ttype = tok.token_type
-        if ttype is TokenType.L_PAREN or ttype is TokenType.L_BRACKET:
+        if ttype in opening:
             depth += 1
-        elif ttype is TokenType.R_PAREN or ttype is TokenType.R_BRACKET:
+        elif ttype in closing:
             depth -= 1
         elif ttype is sep and depth == 0:
-            parts.append([])
-            continue
-        parts[-1].append(tok)
-    return [p for p in parts if p]
+            cuts.append(k)
+    parts: list[list[Any]] = []
+    start = 0
+    for k in cuts:
+        if k > start:
+            parts.append(toks[start:k])
+        start = k + 1
+    if start < len(toks):
+        parts.append(toks[start:])
+    return parts
 
 
 def _top_words(toks: list[Any]) -> list[str]:
@@ -172,9 +217,9 @@ def _top_words(toks: list[Any]) -> list[str]:
     depth = 0
     for tok in toks:
         ttype = tok.token_type
-        if ttype is TokenType.L_PAREN:
+        if ttype is _T_L_PAREN:
             depth += 1
-        elif ttype is TokenType.R_PAREN:
+        elif ttype is _T_R_PAREN:
             depth -= 1
         elif depth == 0:
             out.append(tok.text.upper())
@@ -183,7 +228,10 @@ def _top_words(toks: list[Any]) -> list[str]:
 
 def _has_seq(words: list[str], *seq: str) -> bool:
     n = len(seq)
-    return any(words[k:k + n] == list(seq) for k in range(len(words) - n + 1))
+    if not n:
+        return True
+    first, target = seq[0], list(seq)
+    return any(words[k] == first and words[k:k + n] == target for k in range(len(words) - n + 1))
 
 
 def _span(text: str, toks: list[Any]) -> str:
@@ -237,7 +285,7 @@ def _dispatch(stmt: Stmt, raw: RawStatement, text: str, index: LineIndex | None,
             return
         stmt.kind = "begin"
     elif first in _TX_END:
-        if first == "ROLLBACK" and "TO" in (_up(t) for t in toks[1:3]):
+        if first == "ROLLBACK" and "TO" in (t.text.upper() for t in toks[1:3]):
             stmt.kind = "other"  # ROLLBACK TO SAVEPOINT
         elif first == "COMMIT" and second == "PREPARED":
             stmt.kind = "other"
@@ -256,7 +304,7 @@ def _dispatch(stmt: Stmt, raw: RawStatement, text: str, index: LineIndex | None,
     elif first in ("UPDATE", "DELETE", "INSERT", "MERGE", "WITH", "SELECT", "VALUES", "TABLE", "COPY"):
         _dml(stmt, raw, text, first)
     elif first in ("LOCK", "REINDEX", "VACUUM", "CLUSTER", "REFRESH", "DO", "CALL", "EXECUTE"):
-        words_toks = toks if toks[0].token_type not in (TokenType.COMMAND, TokenType.LOCK) else None
+        words_toks = toks if toks[0].token_type not in (_T_COMMAND, _T_LOCK) else None
         if words_toks is None:
             rest, offset = rest_text(text, raw)
             words_toks = [toks[0], *tokenize(rest)]
@@ -296,7 +344,7 @@ def _set(stmt: Stmt, toks: list[Any], first: str) -> None:
         stmt.setting = (name, "default", False)
         return
     i += 1
-    if i < len(toks) and (toks[i].token_type is TokenType.EQ or _up(toks[i]) == "TO"):
+    if i < len(toks) and (toks[i].token_type is _T_EQ or _up(toks[i]) == "TO"):
         i += 1
     value = " ".join(t.text for t in toks[i:]).strip().lower()
     stmt.setting = (name, value, local)
@@ -309,7 +357,7 @@ def _create(stmt: Stmt, raw: RawStatement, text: str) -> None:
     toks = raw.tokens
     i = 1
     i = _skip_words(toks, i, "OR", "REPLACE")
-    words = [_up(t) for t in toks[i:i + 4]]
+    words = [t.text.upper() for t in toks[i:i + 4]]
     while words and words[0] in ("TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "CONSTRAINT"):
         i += 1
         words = words[1:]
@@ -328,7 +376,7 @@ def _create(stmt: Stmt, raw: RawStatement, text: str) -> None:
         stmt.slow = True
     elif head == "TRIGGER":
         stmt.kind = "create_trigger"
-        upper = [_up(t) for t in toks]
+        upper = [t.text.upper() for t in toks]
         if "ON" in upper:
             name, display, _ = read_name(toks, upper.index("ON") + 1)
             stmt.table, stmt.display = name, display
@@ -350,7 +398,7 @@ def _create_table(stmt: Stmt, raw: RawStatement, text: str, i: int) -> None:
         stmt.unanalysed = "CREATE TABLE without a name"
         return
     stmt.table, stmt.display = name, display
-    upper = [_up(t) for t in toks]
+    upper = [t.text.upper() for t in toks]
     # Referenced tables (FOREIGN KEY / REFERENCES) take SHARE ROW EXCLUSIVE; PARTITION OF locks the parent.
     for k, word in enumerate(upper):
         if word == "REFERENCES":
@@ -364,7 +412,7 @@ def _create_table(stmt: Stmt, raw: RawStatement, text: str, i: int) -> None:
     if "AS" in upper[j:j + 2] or (j < len(upper) and upper[j] == "AS"):
         stmt.slow = True
     # Column types from sqlglot's tree (allow-list: exp.Create of kind TABLE with a Schema).
-    if j < len(toks) and toks[j].token_type is TokenType.L_PAREN:
+    if j < len(toks) and toks[j].token_type is _T_L_PAREN:
         close = _matching_paren(toks, j)
         if close is not None and _create_columns_tokens(stmt, toks[j + 1:close]):
             return
@@ -390,10 +438,11 @@ _TABLE_CONSTRAINT_START = {"CONSTRAINT", "PRIMARY KEY", "PRIMARY", "UNIQUE", "CH
 def _create_columns_tokens(stmt: Stmt, toks: list[Any]) -> bool:
     columns: dict[str, TypeInfo] = {}
     for element in _split_top(toks):
-        if _up(element[0]) in _TABLE_CONSTRAINT_START:
+        upper = [t.text.upper() for t in element]
+        if upper[0] in _TABLE_CONSTRAINT_START:
             continue
         action = Action(kind="add_column")
-        if not _column_def_tokens(action, element) and action.type is None:
+        if not _column_def_tokens(action, element, upper) and action.type is None:
             return False
         columns[action.column] = action.type
         if action.json:
@@ -441,7 +490,7 @@ def _alter(stmt: Stmt, raw: RawStatement, text: str) -> None:
         stmt.kind = "alter_index"
         i = _skip_words(toks, 2, "IF", "EXISTS")
         stmt.index_name, stmt.display, i = read_name(toks, i)
-        words = [_up(t) for t in toks[i:i + 2]]
+        words = [t.text.upper() for t in toks[i:i + 2]]
         stmt.option = " ".join(words)
         if words[:1] == ["RENAME"] or words[:2] == ["ATTACH", "PARTITION"]:
             stmt.lock = L.SHARE_UPDATE_EXCLUSIVE
@@ -449,7 +498,7 @@ def _alter(stmt: Stmt, raw: RawStatement, text: str) -> None:
             stmt.lock = L.ACCESS_EXCLUSIVE
     elif what == "TYPE":
         name, display, i = read_name(toks, 2)
-        words = [_up(t) for t in toks[i:i + 2]]
+        words = [t.text.upper() for t in toks[i:i + 2]]
         if words == ["ADD", "VALUE"]:
             stmt.kind = "enum_add_value"
         else:
@@ -460,7 +509,7 @@ def _alter(stmt: Stmt, raw: RawStatement, text: str) -> None:
         i = 3 if what == "MATERIALIZED" else 2
         i = _skip_words(toks, i, "IF", "EXISTS")
         stmt.table, stmt.display, i = read_name(toks, i)
-        words = [_up(t) for t in toks[i:i + 2]]
+        words = [t.text.upper() for t in toks[i:i + 2]]
         stmt.option = " ".join(words)
         stmt.lock = L.ACCESS_EXCLUSIVE
     elif what in ("SEQUENCE", "FUNCTION", "PROCEDURE", "SCHEMA", "ROLE", "USER", "DEFAULT", "DATABASE", "DOMAIN",
@@ -469,7 +518,7 @@ def _alter(stmt: Stmt, raw: RawStatement, text: str) -> None:
                   "TABLESPACE", "CONVERSION", "LARGE", "RULE"):
         stmt.kind = "other"
         if what == "TRIGGER":
-            upper = [_up(t) for t in toks]
+            upper = [t.text.upper() for t in toks]
             if "ON" in upper:
                 stmt.table, stmt.display, _ = read_name(toks, upper.index("ON") + 1)
                 stmt.lock = L.ACCESS_EXCLUSIVE
@@ -493,31 +542,26 @@ def _alter_table(stmt: Stmt, raw: RawStatement, text: str, i: int) -> None:
         stmt.unanalysed = "ALTER TABLE ALL IN TABLESPACE"
         return
     stmt.table, stmt.display, i = read_name(toks, i)
-    if i < len(toks) and toks[i].token_type is TokenType.STAR:
+    if i < len(toks) and toks[i].token_type is _T_STAR:
         i += 1
     if stmt.table is None or i >= len(toks):
         stmt.unanalysed = "ALTER TABLE without actions"
         return
-    pieces = _split_top(toks[i:])
-    tree_actions: list[Any] | None = None
-    needs_tree = False  # the token view is tried first, per action; sqlglot re-parses an action when needed
-    if needs_tree:
-        from sqlglot import exp
-
-        tree = _parse(toks, text)
-        if isinstance(tree, exp.Alter) and len(tree.args.get("actions") or []) == len(pieces):
-            tree_actions = tree.args["actions"]
-            stmt.source = "sqlglot"
-    for k, piece in enumerate(pieces):
-        node = tree_actions[k] if tree_actions is not None else None
-        action = _action(piece, text, node)
-        stmt.actions.append(action)
-    stmt.lock = max(a.lock for a in stmt.actions)
-    stmt.slow = any(a.rewrite or a.scan for a in stmt.actions)
-    for a in stmt.actions:
+    # The token view is tried first, per action; sqlglot re-parses an action only when needed.
+    actions = stmt.actions
+    for piece in _split_top(toks[i:]):
+        actions.append(_action(piece, text, None))
+    stmt.lock = max([a.lock for a in actions])
+    slow = False
+    unknown = []
+    for a in actions:
+        if a.rewrite or a.scan:
+            slow = True
         if a.references:
             stmt.other_locks[a.references] = max(stmt.other_locks.get(a.references, 0), L.SHARE_ROW_EXCLUSIVE)
-    unknown = [a.unknown for a in stmt.actions if a.unknown]
+        if a.unknown:
+            unknown.append(a.unknown)
+    stmt.slow = slow
     if unknown:
         stmt.unanalysed = "; ".join(unknown)
 
@@ -534,7 +578,7 @@ def _needs_tree(piece: list[Any]) -> bool:
 
 
 def _action(piece: list[Any], text: str, node: Any) -> Action:
-    words = [_up(t) for t in piece]
+    words = [t.text.upper() for t in piece]
     head = words[0]
     action = Action(kind="other", text=_span(text, piece))
     n = len(words)
@@ -592,7 +636,7 @@ def _action(piece: list[Any], text: str, node: Any) -> Action:
             action.rewrite = True
         elif nxt == "SCHEMA":
             action.kind = "set_schema"
-        elif nxt in ("WITHOUT",) or nxt == "(" or piece[1].token_type is TokenType.L_PAREN:
+        elif nxt in ("WITHOUT",) or nxt == "(" or piece[1].token_type is _T_L_PAREN:
             action.lock = L.SHARE_UPDATE_EXCLUSIVE
     elif head in ("RESET",):
         action.lock = L.SHARE_UPDATE_EXCLUSIVE
@@ -628,11 +672,11 @@ def _add_constraint(action: Action, piece: list[Any], words: list[str], j: int) 
         action.scan = not action.not_valid
     elif action.constraint == "check":
         action.scan = not action.not_valid
-        inner = piece[j + 2:-1] if piece[j + 1].token_type is TokenType.L_PAREN else []
+        inner = piece[j + 2:-1] if piece[j + 1].token_type is _T_L_PAREN else []
         close = _matching_paren(piece, j + 1)
         if close is not None:
             inner = piece[j + 2:close]
-        inner_words = [_up(t) for t in inner]
+        inner_words = [t.text.upper() for t in inner]
         if len(inner) == 4 and inner_words[1:] == ["IS", "NOT", "NULL"]:
             action.not_null_check_column = _bare(inner[0])
     elif action.constraint in ("unique", "primary_key"):
@@ -642,14 +686,14 @@ def _add_constraint(action: Action, piece: list[Any], words: list[str], j: int) 
 
 
 def _matching_paren(toks: list[Any], i: int) -> int | None:
-    if i >= len(toks) or toks[i].token_type is not TokenType.L_PAREN:
+    if i >= len(toks) or toks[i].token_type is not _T_L_PAREN:
         return None
     depth = 0
     for k in range(i, len(toks)):
         ttype = toks[k].token_type
-        if ttype is TokenType.L_PAREN:
+        if ttype is _T_L_PAREN:
             depth += 1
-        elif ttype is TokenType.R_PAREN:
+        elif ttype is _T_R_PAREN:
             depth -= 1
             if depth == 0:
                 return k
@@ -658,6 +702,7 @@ def _matching_paren(toks: list[Any], i: int) -> int | None:
 
 _COLDEF_STOP = {"DEFAULT", "NOT", "NULL", "PRIMARY KEY", "PRIMARY", "UNIQUE", "REFERENCES", "CHECK", "CONSTRAINT",
                 "GENERATED", "COLLATE", "DEFERRABLE", "INITIALLY", "COMPRESSION", "STORAGE"}
+_NOT_A_TYPE_WORD = frozenset(_NAME_TYPES_EXCLUDED | _STRINGS | {TokenType.NUMBER})
 _STABLE_FUNCTIONS = {"now", "current_timestamp", "current_date", "transaction_timestamp", "statement_timestamp",
                      "localtimestamp", "current_time", "localtime", "lower", "upper", "array", "jsonb_build_object",
                      "json_build_object", "to_jsonb", "coalesce", "make_interval", "interval", "timezone"}
@@ -675,36 +720,40 @@ def type_from_tokens(toks: list[Any]) -> TypeInfo | None:
     array = False
     i = 0
     n = len(toks)
+    not_a_word = _NOT_A_TYPE_WORD
     while i < n:
         tok = toks[i]
         ttype = tok.token_type
-        if ttype is TokenType.L_PAREN:
+        if ttype is _T_L_PAREN:
             close = _matching_paren(toks, i)
             if close is None:
                 return None
             for inner in toks[i + 1:close]:
-                if inner.token_type is TokenType.NUMBER:
+                if inner.token_type is _T_NUMBER:
                     params.append(int(inner.text))
-                elif inner.token_type is not TokenType.COMMA:
+                elif inner.token_type is not _T_COMMA:
                     return None
             i = close + 1
             continue
-        if ttype is TokenType.L_BRACKET:
+        if ttype is _T_L_BRACKET:
             array = True
-            while i < n and toks[i].token_type is not TokenType.R_BRACKET:
+            while i < n and toks[i].token_type is not _T_R_BRACKET:
                 i += 1
             i += 1
             continue
-        if ttype is TokenType.DOT:
+        if ttype is _T_DOT:
             words.append(".")
             i += 1
             continue
-        if ttype in _NAME_TYPES_EXCLUDED or ttype in _STRINGS or ttype is TokenType.NUMBER:
+        if ttype in not_a_word:
             return None
-        if _up(tok) == "ARRAY":
+        text = tok.text
+        if text.upper() == "ARRAY":
             array = True
+        elif ttype is _T_IDENTIFIER:
+            words.append(text)
         else:
-            words.append(tok.text.lower() if ttype is not TokenType.IDENTIFIER else tok.text)
+            words.append(text.lower())
         i += 1
     if not words:
         return None
@@ -712,23 +761,35 @@ def type_from_tokens(toks: list[Any]) -> TypeInfo | None:
     return TypeInfo(canonical(name), tuple(params), array)
 
 
-def _column_def_tokens(action: Action, toks: list[Any]) -> bool:
-    """Fill ``action`` from a column definition's tokens; False when sqlglot is needed."""
+_SERIAL_WORDS = frozenset({"SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL4", "SERIAL8", "SERIAL2"})
+
+
+def _column_def_tokens(action: Action, toks: list[Any], upper: list[str] | None = None) -> bool:
+    """Fill ``action`` from a column definition's tokens; False when sqlglot is needed.
+
+    ``upper`` is the upper-cased text of ``toks`` when the caller has it already.
+    """
     if not toks:
         return False
+    if upper is None:
+        upper = [t.text.upper() for t in toks]
     action.column = _bare(toks[0])
     i = 1
-    while i < len(toks) and _up(toks[i]) not in _COLDEF_STOP:
+    n = len(toks)
+    stop = _COLDEF_STOP
+    while i < n and upper[i] not in stop:
         i += 1
     type_toks = toks[1:i]
-    action.type = type_from_tokens(type_toks)
-    if action.type is None:
+    info = action.type = type_from_tokens(type_toks)
+    if info is None:
         return False
-    if type_toks and _up(type_toks[0]) in ("SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL4", "SERIAL8", "SERIAL2"):
+    if i > 1 and upper[1] in _SERIAL_WORDS:
         action.generated = "serial"
-    action.json = action.type.name == "json" and not action.type.array
+    action.json = info.name == "json" and not info.array
+    if i == n:
+        return True
     rest = toks[i:]
-    words = [_up(t) for t in rest]
+    words = upper[i:]
     k = 0
     n = len(rest)
     while k < n:
@@ -738,9 +799,9 @@ def _column_def_tokens(action: Action, toks: list[Any]) -> bool:
             depth = 0
             while end < n:
                 ttype = rest[end].token_type
-                if ttype is TokenType.L_PAREN:
+                if ttype is _T_L_PAREN:
                     depth += 1
-                elif ttype is TokenType.R_PAREN:
+                elif ttype is _T_R_PAREN:
                     depth -= 1
                 elif depth == 0 and words[end] in _COLDEF_STOP:
                     break
@@ -750,14 +811,14 @@ def _column_def_tokens(action: Action, toks: list[Any]) -> bool:
             action.default_sql = " ".join(t.text for t in expr)
             volatile: bool | None = False
             for m, tok in enumerate(expr):
-                if m + 1 < len(expr) and expr[m + 1].token_type is TokenType.L_PAREN and tok.token_type not in _PUNCT:
+                if m + 1 < len(expr) and expr[m + 1].token_type is _T_L_PAREN and tok.token_type not in _PUNCT:
                     fname = tok.text.lower()
                     if fname in VOLATILE_FUNCTIONS:
                         volatile = True
                         break
-                    if fname not in _STABLE_FUNCTIONS and tok.token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+                    if fname not in _STABLE_FUNCTIONS and tok.token_type in (_T_VAR, _T_IDENTIFIER):
                         return False  # an unknown function: let sqlglot's tree decide
-                elif tok.token_type in (TokenType.SELECT,):
+                elif tok.token_type in (_T_SELECT,):
                     return False
             action.default_volatile = volatile
             k = end
@@ -799,18 +860,18 @@ def _reparse_action(piece: list[Any], text: str) -> Any:
 
 
 def _add_column(action: Action, piece: list[Any], words: list[str], text: str, node: Any) -> None:
-    from sqlglot import exp
-
     action.kind = "add_column"
     if node is None:
         j = 2 if len(words) > 1 and words[1] == "COLUMN" else 1
         j = _skip_words(piece, j, "IF", "NOT", "EXISTS")
-        if _column_def_tokens(action, piece[j:]):
+        if _column_def_tokens(action, piece[j:], words[j:]):
             _column_costs(action)
             return
         action.column = action.type = action.references = action.constraint = action.generated = None
         action.has_default = action.not_null = action.json = False
         action.default_sql, action.default_volatile = None, False
+    from sqlglot import exp  # only when the token view is not enough
+
     if not isinstance(node, exp.ColumnDef):
         node = _reparse_action(piece, text)
     if not isinstance(node, exp.ColumnDef):
@@ -870,8 +931,6 @@ def _column_costs(action: Action) -> None:
 
 
 def _alter_column(action: Action, piece: list[Any], words: list[str], text: str, node: Any) -> None:
-    from sqlglot import exp
-
     j = 2 if len(words) > 1 and words[1] == "COLUMN" else 1
     if j >= len(piece):
         action.unknown = "ALTER COLUMN without a column"
@@ -899,6 +958,8 @@ def _alter_column(action: Action, piece: list[Any], words: list[str], text: str,
             action.json = info.name == "json" and not info.array
             action.default_sql = "USING" if end < len(piece) and _up(piece[end]) == "USING" else None
             return
+        from sqlglot import exp  # only when the token view is not enough
+
         if not isinstance(node, exp.AlterColumn) or node.args.get("dtype") is None:
             node = _reparse_action(piece, text)
         if not isinstance(node, exp.AlterColumn) or node.args.get("dtype") is None:
@@ -975,7 +1036,7 @@ def _drop(stmt: Stmt, toks: list[Any]) -> None:
     else:
         stmt.kind = "other"  # DROP FUNCTION/TYPE/TRIGGER/…: no table lock worth a rule
         if what == "TRIGGER" or what == "POLICY" or what == "RULE":
-            upper = [_up(t) for t in body]
+            upper = [t.text.upper() for t in body]
             if "ON" in upper:
                 stmt.table, stmt.display, _ = read_name(body, upper.index("ON") + 1)
                 stmt.lock = L.ACCESS_EXCLUSIVE
@@ -1019,7 +1080,7 @@ def _dml(stmt: Stmt, raw: RawStatement, text: str, first: str) -> None:
     if first == "COPY":
         stmt.kind = "insert"
         stmt.table, stmt.display, _ = read_name(toks, 1)
-        upper = [_up(t) for t in toks]
+        upper = [t.text.upper() for t in toks]
         if "TO" in upper and "FROM" not in upper:
             stmt.kind = "select"
         stmt.lock = L.ROW_EXCLUSIVE
@@ -1093,7 +1154,7 @@ _LOCK_MODES = ("ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLU
 
 def _lock(stmt: Stmt, toks: list[Any]) -> None:
     stmt.kind = "lock"
-    words = [_up(t) for t in toks]
+    words = [t.text.upper() for t in toks]
     i = 1
     if i < len(toks) and words[i] == "TABLE":
         i += 1
@@ -1119,17 +1180,17 @@ def _lock(stmt: Stmt, toks: list[Any]) -> None:
 
 
 def _options_words(toks: list[Any], i: int) -> tuple[list[str], int]:
-    if i < len(toks) and toks[i].token_type is TokenType.L_PAREN:
+    if i < len(toks) and toks[i].token_type is _T_L_PAREN:
         close = _matching_paren(toks, i)
         if close is not None:
-            return [_up(t) for t in toks[i + 1:close]], close + 1
+            return [t.text.upper() for t in toks[i + 1:close]], close + 1
     return [], i
 
 
 def _reindex(stmt: Stmt, toks: list[Any]) -> None:
     stmt.kind = "reindex"
     options, i = _options_words(toks, 1)
-    words = [_up(t) for t in toks]
+    words = [t.text.upper() for t in toks]
     if i >= len(toks):
         stmt.unanalysed = "REINDEX without a target"
         return
@@ -1153,7 +1214,7 @@ def _reindex(stmt: Stmt, toks: list[Any]) -> None:
 
 def _vacuum(stmt: Stmt, toks: list[Any]) -> None:
     stmt.kind = "vacuum"
-    words = [_up(t) for t in toks]
+    words = [t.text.upper() for t in toks]
     options, i = _options_words(toks, 1)
     flags = set(options)
     while i < len(toks) and words[i] in ("FULL", "FREEZE", "VERBOSE", "ANALYZE", "ANALYSE"):
@@ -1171,7 +1232,7 @@ def _vacuum(stmt: Stmt, toks: list[Any]) -> None:
 
 def _cluster(stmt: Stmt, toks: list[Any]) -> None:
     stmt.kind = "cluster"
-    words = [_up(t) for t in toks]
+    words = [t.text.upper() for t in toks]
     _options, i = _options_words(toks, 1)
     if i < len(toks) and words[i] == "VERBOSE":
         i += 1
@@ -1181,7 +1242,7 @@ def _cluster(stmt: Stmt, toks: list[Any]) -> None:
 
 
 def _refresh(stmt: Stmt, toks: list[Any]) -> None:
-    words = [_up(t) for t in toks]
+    words = [t.text.upper() for t in toks]
     if words[1:3] != ["MATERIALIZED", "VIEW"]:
         stmt.unanalysed = "unknown REFRESH"
         return
@@ -1212,10 +1273,10 @@ def _do_block(stmt: Stmt, raw: RawStatement, text: str, index: LineIndex | None,
     """Analyse the SQL statements inside a PL/pgSQL DO block (each as if it ran)."""
     rest = text[offset:raw.end]
     rest_toks = tokenize(rest)
-    body_tok = next((t for t in rest_toks if t.token_type is TokenType.HEREDOC_STRING), None)
+    body_tok = next((t for t in rest_toks if t.token_type is _T_HEREDOC_STRING), None)
     if body_tok is None:
-        body_tok = next((t for t in rest_toks if t.token_type is TokenType.STRING), None)
-    words = [_up(t) for t in rest_toks]
+        body_tok = next((t for t in rest_toks if t.token_type is _T_STRING), None)
+    words = [t.text.upper() for t in rest_toks]
     if "LANGUAGE" in words and words.index("LANGUAGE") + 1 < len(words) and words[words.index("LANGUAGE") + 1] not in (
         "PLPGSQL", "'PLPGSQL'"
     ):
@@ -1256,12 +1317,12 @@ def _plpgsql_statements(tokens: list[Any]) -> list[Any]:
     """
     out: list[Any] = []
     in_declare = False
-    for piece in _split_top(tokens, TokenType.SEMICOLON):
+    for piece in _split_top(tokens, _T_SEMICOLON):
         toks = piece
         while toks:
             word = _up(toks[0])
-            if toks[0].token_type is TokenType.LT and len(toks) > 1:  # <<label>>
-                k = next((m for m in range(len(toks)) if toks[m].token_type is TokenType.GT and m > 2), None)
+            if toks[0].token_type is _T_LT and len(toks) > 1:  # <<label>>
+                k = next((m for m in range(len(toks)) if toks[m].token_type is _T_GT and m > 2), None)
                 toks = toks[k + 2:] if k is not None else []
                 continue
             if word == "DECLARE":
@@ -1299,7 +1360,7 @@ def _plpgsql_statements(tokens: list[Any]) -> list[Any]:
             continue
         word = _up(toks[0])
         second = toks[1].text if len(toks) > 1 else ""
-        if word in _PLPGSQL_SKIP or second in (":=", ":", "=") or toks[0].token_type is TokenType.COLON:
+        if word in _PLPGSQL_SKIP or second in (":=", ":", "=") or toks[0].token_type is _T_COLON:
             continue
         if word == "PERFORM":
             continue

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 _ALIASES = {
@@ -70,6 +71,7 @@ class TypeInfo:
         return text + ("[]" if self.array else "")
 
 
+@lru_cache(maxsize=4096)
 def canonical(name: str) -> str:
     """The canonical PostgreSQL name of a type name as written.
 

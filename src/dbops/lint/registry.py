@@ -35,7 +35,11 @@ class Violation:
 
 @dataclass(frozen=True)
 class Rule:
-    """A registered rule: stable id, default severity, aliases, the statement kinds it reads."""
+    """A registered rule: stable id, default severity, aliases, the statement kinds it reads.
+
+    ``actions`` (optional) narrows an ALTER TABLE to the action kinds the rule reads: the engine
+    does not call the rule on a statement whose actions include none of them.
+    """
 
     id: str
     severity: Severity
@@ -45,6 +49,7 @@ class Rule:
     kinds: tuple[str, ...]
     check: Callable[[Stmt, Context], Iterable[Violation]] | None
     module: str
+    actions: tuple[str, ...] = ()
 
     def alias_names(self) -> tuple[str, ...]:
         """``squawk:name`` / ``strong_migrations:name`` strings for findings."""
@@ -69,14 +74,20 @@ def rule(
     squawk: tuple[str, ...] = (),
     strong_migrations: tuple[str, ...] = (),
     kinds: tuple[str, ...] = (),
+    actions: tuple[str, ...] = (),
 ) -> Callable[[Callable], Callable]:
-    """Register the decorated function as the check of rule ``id`` (doc = its module's docstring)."""
+    """Register the decorated function as the check of rule ``id`` (doc = its module's docstring).
+
+    ``kinds``: the statement kinds it reads (default: every statement); ``actions``: for statements
+    with ALTER TABLE actions, the action kinds it reads (default: every action).
+    """
 
     def decorate(func: Callable) -> Callable:
         module = sys.modules[func.__module__]
         doc = (module.__doc__ or "").strip()
         aliases = {k: v for k, v in (("squawk", squawk), ("strong_migrations", strong_migrations)) if v}
-        RULES[id] = Rule(id, severity, doc.splitlines()[0] if doc else id, doc, aliases, kinds, func, func.__module__)
+        RULES[id] = Rule(id, severity, doc.splitlines()[0] if doc else id, doc, aliases, kinds, func, func.__module__,
+                         actions)
         return func
 
     return decorate

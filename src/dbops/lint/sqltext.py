@@ -33,9 +33,16 @@ def dialect() -> Any:
     return Postgres()
 
 
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    # One tokenizer for the whole run: building one (its compiled core, keyword trie) costs more
+    # than tokenizing a small migration. ``tokenize`` resets its state and returns a new list.
+    return dialect().tokenizer()
+
+
 def tokenize(text: str) -> list[Any]:
     """The sqlglot Postgres tokens of ``text`` (raises sqlglot's TokenError)."""
-    return dialect().tokenize(text)
+    return _tokenizer().tokenize(text)
 
 
 class LineIndex:
@@ -103,6 +110,20 @@ def split(text: str, tokens: list[Any] | None = None, *, index: LineIndex | None
         tokens = tokenize(text)
     index = index or LineIndex(text)
     statements: list[RawStatement] = []
+    types = [tok.token_type for tok in tokens]
+    if _BEGIN not in types or not _has_atomic(tokens, types):
+        # The common case: cut on every semicolon (no BEGIN ATOMIC body to keep whole).
+        region_start = 0
+        start = 0
+        for position in [k for k, ttype in enumerate(types) if ttype is _SEMI]:
+            if position > start:
+                raw = _make(text, tokens[start:position], tokens[position].start, index, region_start)
+                statements.append(raw)
+                region_start = raw.stop_line_end + 1
+            start = position + 1
+        if start < len(tokens):
+            statements.append(_make(text, tokens[start:], len(text.rstrip()), index, region_start))
+        return statements
     current: list[Any] = []
     atomic_depth = 0
     region_start = 0
@@ -132,6 +153,14 @@ def split(text: str, tokens: list[Any] | None = None, *, index: LineIndex | None
     return statements
 
 
+def _has_atomic(tokens: list[Any], types: list[Any]) -> bool:
+    """Is some BEGIN followed by ATOMIC (a SQL-standard function body)?"""
+    last = len(tokens) - 1
+    return any(
+        ttype is _BEGIN and k < last and tokens[k + 1].text.upper() == "ATOMIC" for k, ttype in enumerate(types)
+    )
+
+
 def _make(text: str, toks: list[Any], end: int, index: LineIndex, region_start: int) -> RawStatement:
     first = toks[0]
     start = first.start
@@ -153,6 +182,8 @@ def _make(text: str, toks: list[Any], end: int, index: LineIndex, region_start: 
 # --- comments -------------------------------------------------------------------------------
 
 _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$")
+_INTERESTING = re.compile(r"[-/'\"$]")  # where a comment, a quote or a dollar quote may start
+_COMMENT_MARK = re.compile(r"/\*|\*/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,25 +210,34 @@ def scan_comments(text: str) -> list[Comment]:
     [' yes', ' b ']
     """
     comments: list[Comment] = []
-    i, n = 0, len(text)
-    while i < n:
+    n = len(text)
+    search = _INTERESTING.search
+    i = 0
+    while True:
+        found = search(text, i)
+        if found is None:
+            break
+        i = found.start()
         ch = text[i]
-        if ch == "-" and text.startswith("--", i):
+        if ch == "-":
+            if not text.startswith("--", i):
+                i += 1
+                continue
             j = text.find("\n", i)
             j = n if j == -1 else j
             comments.append(Comment(i, text[i + 2:j]))
             i = j
-        elif ch == "/" and text.startswith("/*", i):
+        elif ch == "/":
+            if not text.startswith("/*", i):
+                i += 1
+                continue
             depth, j = 1, i + 2
-            while depth and j < n:
-                if text.startswith("/*", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("*/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            if depth:
-                raise UnterminatedError("unterminated /* comment", i)
+            while depth:
+                mark = _COMMENT_MARK.search(text, j)
+                if mark is None:
+                    raise UnterminatedError("unterminated /* comment", i)
+                depth += 1 if mark.group() == "/*" else -1
+                j = mark.end()
             comments.append(Comment(i, text[i + 2:j - 2]))
             i = j
         elif ch == "'" or ch == '"':
@@ -215,7 +255,7 @@ def scan_comments(text: str) -> list[Comment]:
                     continue
                 i = k + 1
                 break
-        elif ch == "$":
+        else:  # "$"
             m = _DOLLAR.match(text, i)
             if m and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
                 close = text.find(m.group(0), m.end())
@@ -224,8 +264,6 @@ def scan_comments(text: str) -> list[Comment]:
                 i = close + len(m.group(0))
             else:
                 i += 1
-        else:
-            i += 1
     return comments
 
 

@@ -21,7 +21,7 @@ from dbops.errors import ConfigError, DbopsError, OperationFailed
 if TYPE_CHECKING:
     from alembic.config import Config
 
-    from dbops.migrate.checksums import EditedRevision
+    from dbops.migrate.checksums import EditedRevision, RecordedChecksum
     from dbops.migrate.env import RunHooks
     from dbops.migrate.revisions import History
 
@@ -79,15 +79,22 @@ def current_revision(url: str) -> tuple[str, ...]:
     from dbops.db import connection
 
     with connection(url) as conn:
-        return _current(conn)
+        return database_state(conn)[0]
 
 
-def _current(conn: Any) -> tuple[str, ...]:
+def database_state(conn: Any) -> tuple[tuple[str, ...], dict[str, RecordedChecksum]]:
+    """``alembic_version``'s revisions and the recorded checksums (both empty when absent).
+
+    ``conn``: a psycopg or a SQLAlchemy connection (left in its transaction).
+    """
+    from dbops.migrate.checksums import CHECKSUM_TABLE, read_recorded
+
     run = conn.exec_driver_sql if hasattr(conn, "exec_driver_sql") else conn.execute
-    exists = run("SELECT to_regclass('public.alembic_version') IS NOT NULL").fetchone()[0]
-    if not exists:
-        return ()
-    return tuple(r[0] for r in run("SELECT version_num FROM alembic_version ORDER BY 1").fetchall())
+    versions, checksums = run(
+        f"SELECT to_regclass('public.alembic_version') IS NOT NULL, to_regclass('public.{CHECKSUM_TABLE}') IS NOT NULL"
+    ).fetchone()
+    current = tuple(r[0] for r in run("SELECT version_num FROM alembic_version ORDER BY 1").fetchall()) if versions else ()
+    return current, (read_recorded(conn, exists=True) or {}) if checksums else {}
 
 
 # -- the migration session: one connection, the advisory lock, Alembic on it --------------------
@@ -103,24 +110,23 @@ class MigrationSession:
         from dbops.db import create_engine, unavailable
 
         self.url = url
-        self.engine = create_engine(url, poolclass=NullPool, connect_args={"application_name": application})
+        self.engine = create_engine(url, poolclass=NullPool)
         try:
             self.conn = self.engine.connect()
         except sqlalchemy.exc.OperationalError as exc:
             self.engine.dispose()
             raise unavailable(url, exc.orig or exc) from None
+        except BaseException:
+            self.engine.dispose()
+            raise
+        self.application = application
         self.locked_key: int | None = None
 
     def close(self) -> None:
+        """Close the connection: that releases the session-level advisory lock (NullPool: a real close)."""
         try:
-            if self.locked_key is not None:
-                self.recover()
-                self.conn.exec_driver_sql(f"SELECT pg_advisory_unlock({self.locked_key})")
-                self.conn.commit()
-        except Exception:  # the connection is gone: closing it releases the lock anyway
-            pass
-        finally:
             self.conn.close()
+        finally:
             self.engine.dispose()
 
     def recover(self) -> None:
@@ -129,20 +135,28 @@ class MigrationSession:
             self.conn.rollback()
 
     def current(self) -> tuple[str, ...]:
+        return self.state()[0]
+
+    def state(self) -> tuple[tuple[str, ...], dict[str, RecordedChecksum]]:
+        """:func:`database_state`, read in a transaction of its own."""
         self.recover()
-        revs = _current(self.conn)
+        state = database_state(self.conn)
         self.conn.rollback()
-        return revs
+        return state
 
     def lock(self, schema: str, wait_seconds: float, log: Log = _silent) -> float:
         """Take the schema's advisory lock, waiting at most ``wait_seconds``; returns the wait.
 
         Another holder past the deadline is an OperationFailed (exit 1) naming it.
         """
+        import sqlalchemy
+
         key = advisory_lock_key(schema)
         started = time.monotonic()
         self.recover()
-        got = self.conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({key})").scalar()
+        # application_name: visible in pg_stat_activity and in the "another deploy holds the lock" message.
+        got = self.conn.execute(sqlalchemy.text("SELECT set_config('application_name', :name, false), "
+                                                f"pg_try_advisory_lock({key})"), {"name": self.application}).one()[1]
         if not got:
             holder = self._holder(key)
             log(f"{schema}: waiting up to {wait_seconds:g}s for the migration lock (held by {holder})")
@@ -273,13 +287,12 @@ def upgrade(settings: Settings, schema: SchemaSettings, url: str, revision: str 
     Each revision runs in its own transaction and its checksum is recorded in
     that transaction. Returns the revisions applied (empty when up to date).
     """
-    from dbops.migrate.checksums import CREATE_TABLE_SQL
     from dbops.migrate.env import RunHooks
     from dbops.migrate.revisions import load_history
 
     config = alembic_config(settings, schema, url)
     applied: list[str] = []
-    hooks = RunHooks(preamble=[CREATE_TABLE_SQL],
+    hooks = RunHooks(
                      on_step=lambda step: applied.append(step.revision) if step.is_upgrade else None)
     with migration_session(url, "dbops migrate") as session:
         session.lock(schema.name, settings.deploy.advisory_lock_wait_seconds, log)
@@ -298,12 +311,11 @@ def upgrade(settings: Settings, schema: SchemaSettings, url: str, revision: str 
 def downgrade(settings: Settings, schema: SchemaSettings, url: str, revision: str = "base", *,
               log: Log = _silent) -> list[str]:
     """Undo revisions down to ``revision`` (dev and tests); forgets their checksums. Returns them."""
-    from dbops.migrate.checksums import CREATE_TABLE_SQL
     from dbops.migrate.env import RunHooks
 
     config = alembic_config(settings, schema, url)
     undone: list[str] = []
-    hooks = RunHooks(preamble=[CREATE_TABLE_SQL],
+    hooks = RunHooks(
                      on_step=lambda step: undone.append(step.revision) if not step.is_upgrade else None)
     with migration_session(url, "dbops migrate") as session:
         session.lock(schema.name, settings.deploy.advisory_lock_wait_seconds, log)
@@ -351,7 +363,7 @@ def migrate(settings: Settings, schema: SchemaSettings, url: str, *, generate_ty
     your own revision while developing): it reports them, so ``dbops reset``
     can rebuild the database.
     """
-    from dbops.migrate.checksums import CREATE_TABLE_SQL, compare, read_recorded, record_sql
+    from dbops.migrate.checksums import CREATE_TABLE_SQL, compare, record_sql
     from dbops.migrate.env import RunHooks
     from dbops.migrate.revisions import load_history
 
@@ -359,14 +371,12 @@ def migrate(settings: Settings, schema: SchemaSettings, url: str, *, generate_ty
     config = alembic_config(settings, schema, url)
     history = load_history(settings, schema)
     result = MigrateResult(schema.name, files={r: f.file for r, f in history.revisions.items()})
-    hooks = RunHooks(preamble=[CREATE_TABLE_SQL],
+    hooks = RunHooks(
                      on_step=lambda step: result.applied.append(step.revision) if step.is_upgrade else None)
     with migration_session(url, "dbops migrate") as session:
         session.lock(schema.name, settings.deploy.advisory_lock_wait_seconds, log)
-        current = session.current()
+        current, recorded = session.state()
         history.check_known(current, str(schema.migrations_path(settings.root) / "versions"))
-        recorded = read_recorded(session.conn) or {}
-        session.conn.rollback()
         applied_now = history.applied(current)
         result.edited = compare({r: v for r, v in recorded.items()}, history.files())
         unrecorded = [r for r in applied_now if r not in recorded]

@@ -88,12 +88,13 @@ class EditedRevision:
         return asdict(self)
 
 
-def read_recorded(conn: Any) -> dict[str, RecordedChecksum] | None:
+def read_recorded(conn: Any, *, exists: bool | None = None) -> dict[str, RecordedChecksum] | None:
     """The recorded checksums (None when the table does not exist yet).
 
     ``conn`` is a psycopg connection or a SQLAlchemy connection.
     """
-    exists = _scalar(conn, f"SELECT to_regclass('public.{CHECKSUM_TABLE}') IS NOT NULL")
+    if exists is None:
+        exists = _scalar(conn, f"SELECT to_regclass('public.{CHECKSUM_TABLE}') IS NOT NULL")
     if not exists:
         return None
     rows = _rows(conn, f"SELECT revision, file, sha256 FROM {CHECKSUM_TABLE}")

@@ -156,13 +156,11 @@ def deploy(settings: Settings, schema: SchemaSettings, url: str, *, dry_run: boo
 
 def _deploy_locked(settings: Settings, schema: SchemaSettings, session: MigrationSession, history: History,
                    report: DeployReport, timeouts: list[str], log: Log, sleep: Callable[[float], None]) -> None:
-    from dbops.migrate.checksums import CREATE_TABLE_SQL, compare, read_recorded, record_sql
+    from dbops.migrate.checksums import CREATE_TABLE_SQL, compare, record_sql
     from dbops.migrate.env import RunHooks
 
-    report.before = session.current()
+    report.before, recorded = session.state()
     history.check_known(report.before, str(schema.migrations_path(settings.root) / "versions"))
-    recorded = read_recorded(session.conn) or {}
-    session.conn.rollback()
     report.edited = compare(recorded, history.files())
     if report.edited:
         raise EditedRevisionsError(schema.name, report.edited)
@@ -196,7 +194,7 @@ def _deploy_locked(settings: Settings, schema: SchemaSettings, session: Migratio
         log(f"{schema.name}: applied {report.files.get(rev, rev)} in {now - mark[0]:.2f}s")
         mark[0] = now
 
-    hooks = RunHooks(preamble=[*timeouts, CREATE_TABLE_SQL], after_each=timeouts, on_step=on_step)
+    hooks = RunHooks(preamble=timeouts, after_each=timeouts, on_step=on_step)
     config = alembic_config(settings, schema, session.url)
     deploy_settings = settings.deploy
     while True:
@@ -309,14 +307,13 @@ def _dry_run(settings: Settings, schema: SchemaSettings, url: str, history: Hist
     from alembic import command
 
     from dbops.db import connection
-    from dbops.migrate.api import _current
-    from dbops.migrate.checksums import CREATE_TABLE_SQL, compare, read_recorded
+    from dbops.migrate.api import database_state
+    from dbops.migrate.checksums import compare
     from dbops.migrate.env import RunHooks
 
     with connection(url) as conn:
         conn.read_only = True
-        report.before = _current(conn)
-        recorded = read_recorded(conn) or {}
+        report.before, recorded = database_state(conn)
     history.check_known(report.before, str(schema.migrations_path(settings.root) / "versions"))
     report.after = report.before
     report.edited = compare(recorded, history.files())
@@ -329,7 +326,7 @@ def _dry_run(settings: Settings, schema: SchemaSettings, url: str, history: Hist
     config = alembic_config(settings, schema, url)
     buffer = io.StringIO()
     config.output_buffer = buffer
-    config.attributes["dbops_hooks"] = RunHooks(preamble=[*timeouts, CREATE_TABLE_SQL], after_each=timeouts)
+    config.attributes["dbops_hooks"] = RunHooks(preamble=timeouts, after_each=timeouts)
     if len(report.before) > 1:
         raise OperationFailed(f"{schema.name}: --dry-run from several heads ({', '.join(report.before)}) is not supported",
                               hint="merge the branches first (alembic merge)")

@@ -115,12 +115,14 @@ class RunHooks:
     #: SQL run at the end of each revision's transaction (resets session timeouts the revision changed).
     after_each: list[str] = field(default_factory=list)
     on_step: Callable[[AppliedStep], None] | None = None
-    #: SQL run before the revisions, committed (session timeouts, the checksum table); printed offline.
+    #: SQL run before the revisions, committed (session timeouts); printed first offline.
     preamble: list[str] = field(default_factory=list)
+    #: Set once the checksum table is known to exist in this run (created in the first revision's transaction).
+    table_ready: bool = False
 
 
 def _version_apply_callback(hooks: RunHooks) -> Callable[..., None]:
-    from dbops.migrate.checksums import file_checksum, record_sql
+    from dbops.migrate.checksums import CREATE_TABLE_SQL, file_checksum, record_sql
 
     def on_version_apply(*, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
         if step.is_upgrade:
@@ -132,6 +134,9 @@ def _version_apply_callback(hooks: RunHooks) -> Callable[..., None]:
             path = None
         checksum = file_checksum(path) if path else None
         if hooks.record_checksums:
+            if not hooks.table_ready:
+                ctx.execute(CREATE_TABLE_SQL)
+                hooks.table_ready = True
             for statement in record_sql(revision, path, checksum, upgrade=step.is_upgrade,
                                         root=_root(ctx)):
                 ctx.execute(statement)
@@ -161,6 +166,7 @@ def run_environment(context: Any) -> None:
         "transaction_per_migration": True,
     }
     if hooks is not None:
+        hooks.table_ready = False  # a new run (a retry): the table may have been rolled back with a revision
         options["on_version_apply"] = _version_apply_callback(hooks)
     if context.is_offline_mode():
         context.configure(url=config.get_main_option("sqlalchemy.url") or "postgresql://", literal_binds=True,

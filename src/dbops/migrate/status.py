@@ -57,15 +57,14 @@ class SchemaStatus:
 def status(settings: Settings, schema: SchemaSettings, url: str, *, check_drift: bool = True) -> SchemaStatus:
     """The status of ``schema`` in the database at ``url`` (changes nothing)."""
     from dbops.db import connection
-    from dbops.migrate.api import _current
-    from dbops.migrate.checksums import compare, read_recorded
+    from dbops.migrate.api import database_state
+    from dbops.migrate.checksums import compare
     from dbops.migrate.revisions import load_history
 
     history = load_history(settings, schema)
     with connection(url) as conn:
         conn.read_only = True
-        current = _current(conn)
-        recorded = read_recorded(conn) or {}
+        current, recorded = database_state(conn)
     result = SchemaStatus(schema.name, mask_url(url), current=current, heads=history.heads)
     result.unknown_current = [r for r in current if r not in history.revisions]
     known = tuple(r for r in current if r in history.revisions)

@@ -106,29 +106,38 @@ def month_start(micros):
     return unix.astype("datetime64[M]").astype("datetime64[us]").astype(np.int64) - UNIX_OFFSET_US
 
 
-FIRST_NAMES = (
+def _words(text: str) -> list[str]:
+    """The words of a pool written as text.
+
+    >>> _words("Ada  Bo")
+    ['Ada', 'Bo']
+    """
+    return text.split()
+
+
+FIRST_NAMES = _words(
     "Ada Alan Alice Amara Amir Ana Andrea Anna Aria Arjun Ava Beatriz Ben Bianca Camila Carlos Chen Chloe Chris "
     "Clara Daniel David Diego Elena Eli Emma Eric Esther Ethan Eva Fatima Felix Fiona Gabriel Grace Hana Hannah "
     "Hugo Ian Ines Isaac Isabel Ivan Jack Jade James Jana Javier Jin Joao Jonas Jose Julia Kai Karim Kate Kenji "
     "Lara Laura Leo Lena Liam Lina Lucas Lucia Luis Maya Marco Maria Mateo Mei Mia Mila Mohamed Nadia Naomi Nina "
     "Noah Nora Oliver Olga Omar Oscar Paula Pedro Priya Rafael Rania Ravi Rosa Ruth Sara Sofia Sami Tariq Theo "
     "Tom Uma Valentina Victor Yara Yusuf Zoe Zara"
-).split()
-LAST_NAMES = (
+)
+LAST_NAMES = _words(
     "Abbott Adams Ahmed Ali Alvarez Andersen Bauer Becker Bianchi Brown Campbell Chen Costa Cruz Dubois Dunn "
     "Evans Fischer Fernandez Ferrari Garcia Gomez Green Gupta Hall Hansen Hernandez Hoffmann Ito Jansen Johnson "
     "Kaur Khan Kim Klein Kowalski Kumar Lambert Larsen Lee Lopez Martin Martinez Meyer Moreau Muller Murphy "
     "Nakamura Nguyen Novak Nowak Okafor Olsen Ortiz Park Patel Perez Petrov Popescu Ramos Reyes Ricci Rossi "
     "Russo Sanchez Santos Sato Schmidt Schneider Silva Singh Smith Suzuki Tanaka Taylor Torres Vargas Wagner "
     "Walker Wang Weber Williams Wilson Wong Yamamoto Yilmaz Young Zhang Zimmermann"
-).split()
-CITIES = (
+)
+CITIES = _words(
     "Amsterdam Athens Austin Barcelona Berlin Bogota Boston Brussels Cairo Chicago Copenhagen Dublin Edinburgh "
     "Florence Geneva Hamburg Helsinki Istanbul Lagos Lima Lisbon London Lyon Madrid Manchester Melbourne Milan "
     "Montreal Mumbai Munich Nairobi Naples Oslo Paris Porto Prague Rome Seoul Seville Stockholm Sydney Tokyo "
     "Toronto Valencia Vienna Warsaw Zurich"
-).split()
-STREETS = "Oak Maple Cedar Elm Pine Lake Hill Park River Main Church Market High Station Mill Bridge".split()
+)
+STREETS = _words("Oak Maple Cedar Elm Pine Lake Hill Park River Main Church Market High Station Mill Bridge")
 
 
 class NamePool:
@@ -150,4 +159,4 @@ def fake_hashes(r: np.random.Generator, count: int = 256) -> Pool:
 def phones(r: np.random.Generator, count: int = 4096) -> Pool:
     """Phone numbers."""
     a, b, c = r.integers(200, 999, count), r.integers(200, 999, count), r.integers(1000, 9999, count)
-    return Pool([f"+1-{x}-{y}-{z}" for x, y, z in zip(a.tolist(), b.tolist(), c.tolist())])
+    return Pool([f"+1-{x}-{y}-{z}" for x, y, z in zip(a.tolist(), b.tolist(), c.tolist(), strict=True)])

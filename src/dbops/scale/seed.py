@@ -13,12 +13,16 @@ How it stays fast and safe:
   behind, so rerunning is always safe;
 * as a superuser the load runs with ``session_replication_role = replica``
   (what ``pg_restore --disable-triggers`` does): foreign-key triggers do not
-  fire per row, the data being consistent by construction — the tests check
-  it with anti-joins. Without superuser rights the checks run as usual;
-* on an empty schema, plain secondary indexes (not those backing a primary
-  key or unique constraint) are dropped for the load and rebuilt from their
-  exact ``pg_get_indexdef`` in the same transaction: one sorted build is much
-  cheaper than a B-tree insert per row (pg_restore's order too);
+  fire per row, the data being consistent by construction (the tests check
+  it with anti-joins);
+* on an empty schema, unique constraints and plain indexes are dropped for
+  the load and recreated from their exact ``pg_get_constraintdef`` /
+  ``pg_get_indexdef`` in the same transaction (pg_restore's order): a sorted
+  build is much cheaper than one B-tree insert per row at a random place.
+  Primary keys stay (ids arrive in order). Without superuser rights the
+  foreign keys are dropped and re-added too, so PostgreSQL validates all
+  rows at once instead of one trigger query per row;
+* with ``append`` every constraint and index stays in place;
 * the monthly partitions the history needs are created first (with
   ``dbops.partitions``), so audit rows do not pile up in the default
   partition;
@@ -111,10 +115,30 @@ def seed_at_scale(
         counts = _load(conn, generator_class, (scale, seed, today, offsets), catalog, rebuild_indexes=not filled,
                        progress=progress)
         conn.commit()
-    with connection(url, autocommit=True) as conn:
-        for table in generator_class.tables:
-            conn.execute(f'ANALYZE "{table}"')
+    _analyze(url, generator_class.tables, counts)
     return counts
+
+
+def _analyze(url: str, tables: tuple[str, ...], counts: dict[str, int], workers: int = 2) -> None:
+    """ANALYZE every table, the biggest first, on ``workers`` connections at once (it is CPU-bound)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dbops.db import connection
+
+    queue = sorted(tables, key=lambda t: -counts.get(t, 0))
+
+    def work(mine: list[str]) -> None:
+        with connection(url, autocommit=True) as conn:
+            for table in mine:
+                conn.execute(f'ANALYZE "{table}"')
+
+    # the biggest table alone on one connection, the rest on the other(s): balances the usual shape
+    shares = [queue[i::workers] for i in range(workers)] if len(queue) > workers else [[t] for t in queue]
+    if len(queue) > workers and counts.get(queue[0], 0) >= sum(counts.get(t, 0) for t in queue[1:]):
+        shares = [[queue[0]], queue[1:]]
+    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+        for future in [pool.submit(work, share) for share in shares]:
+            future.result()
 
 
 def _load(
@@ -126,7 +150,7 @@ def _load(
         conn.execute("SET LOCAL session_replication_role = replica")
     conn.execute("SET LOCAL synchronous_commit = off")
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    dropped = _drop_secondary_indexes(conn, list(catalog)) if rebuild_indexes else []
+    dropped = _defer_constraints(conn, list(catalog), keep_foreign_keys=superuser) if rebuild_indexes else []
     spools = _Spools(catalog)
     data = data_class(*args, spill=spools.spill)
     counts: dict[str, int] = {}
@@ -206,7 +230,7 @@ class _Spools:
     def spill(self, table: str, batch: dict[str, list]) -> None:
         if table not in self.files:
             self.files[table] = (_encoder(table, self.catalog[table], batch),
-                                 tempfile.SpooledTemporaryFile(max_size=self.MEMORY), [0])
+                                 tempfile.SpooledTemporaryFile(max_size=self.MEMORY), [0])  # noqa: SIM115 (closed by close())
         encoder, handle, count = self.files[table]
         handle.write(encoder.pack(batch))
         count[0] += len(batch["id"])
@@ -247,26 +271,62 @@ def _columns(conn: psycopg.Connection, table: str) -> list[Column]:
     return [Column(*row) for row in rows]
 
 
-def _drop_secondary_indexes(conn: psycopg.Connection, tables: list[str]) -> list[str]:
-    """Drop plain indexes (no constraint behind them) of the top-level tables; return their definitions."""
+def _defer_constraints(conn: psycopg.Connection, tables: list[str], *, keep_foreign_keys: bool) -> list[str]:
+    """Drop the unique constraints and plain indexes of ``tables`` (and, unless ``keep_foreign_keys``,
+    their foreign keys) inside the load's transaction; return the statements that recreate them exactly.
+
+    A sorted build after the load costs a fraction of one B-tree insert per row at a random place
+    (measured on products: 1.23 s with the keys in place vs 0.47 s load + builds). Primary keys stay:
+    ids arrive in order, so their B-tree only grows at its right edge, and foreign keys need them.
+    Foreign keys stay when their triggers are off (superuser, ``session_replication_role = replica``);
+    otherwise they are re-added after the load, which makes PostgreSQL validate every row at once
+    instead of one trigger query per row.
+    """
+    owned = """(SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'public' AND c.relname = ANY(%(tables)s) AND NOT c.relispartition)"""
+    kinds = ["u"] if keep_foreign_keys else ["u", "f"]
     rows = conn.execute(
-        """
-        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+        f"""
+        SELECT con.contype, format('%%s', con.conrelid::regclass), quote_ident(con.conname),
+               pg_get_constraintdef(con.oid), obj_description(con.oid, 'pg_constraint')
+        FROM pg_constraint con
+        WHERE con.conparentid = 0 AND con.contype = ANY(%(kinds)s)
+          AND (con.conrelid IN {owned} OR (con.contype = 'f' AND con.confrelid IN {owned}))
+          AND NOT (con.contype = 'u' AND %(keep)s AND EXISTS (
+                   SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = con.conindid))
+        ORDER BY con.contype = 'f' DESC, 2, 3
+        """,
+        {"tables": tables, "kinds": kinds, "keep": keep_foreign_keys},
+    ).fetchall()
+    indexes = conn.execute(
+        f"""
+        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), obj_description(i.indexrelid, 'pg_class')
         FROM pg_index i
-        JOIN pg_class t ON t.oid = i.indrelid
-        JOIN pg_namespace n ON n.oid = t.relnamespace
-        WHERE n.nspname = 'public' AND t.relname = ANY(%s) AND NOT t.relispartition
+        WHERE i.indrelid IN {owned}
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
         ORDER BY 1
         """,
-        (tables,),
+        {"tables": tables},
     ).fetchall()
-    definitions = []
-    for name, definition in rows:
+    foreign, keys = [], []
+    for kind, table, name, definition, comment in rows:  # foreign keys first: they depend on the keys
+        conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        statements = [f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"]
+        if comment is not None:
+            statements.append(f"COMMENT ON CONSTRAINT {name} ON {table} IS {_literal(comment)}")
+        (foreign if kind == "f" else keys).extend(statements)
+    plain = []
+    for name, definition, comment in indexes:
         conn.execute(f"DROP INDEX {name}")
-        # A partitioned table's index is shown as "ON ONLY parent"; recreate it on the partitions too.
-        definitions.append(definition.replace(" ON ONLY ", " ON ", 1))
-    return definitions
+        # A partitioned table's index shows as "ON ONLY parent": recreate it on the partitions too.
+        plain.append(definition.replace(" ON ONLY ", " ON ", 1))
+        if comment is not None:
+            plain.append(f"COMMENT ON INDEX {name} IS {_literal(comment)}")
+    return keys + plain + foreign
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _max_id(conn: psycopg.Connection, table: str) -> int:

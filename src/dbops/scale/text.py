@@ -140,6 +140,6 @@ class Text:
         self.write(buf, ends - self.lengths)
         data = buf.tobytes()
         out: list[str | None] = []
-        for i, (end, length) in enumerate(zip(ends.tolist(), self.lengths.tolist())):
+        for i, (end, length) in enumerate(zip(ends.tolist(), self.lengths.tolist(), strict=True)):
             out.append(None if self.null is not None and self.null[i] else data[end - length:end].decode())
         return out

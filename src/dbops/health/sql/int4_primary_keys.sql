@@ -1,14 +1,19 @@
 -- Primary keys on int2/int4 columns of big tables: they overflow at 2^31 rows; a table already that large, or whose key sequence has used enough of the range, should move to bigint before it has to.
-WITH pk AS (
+WITH RECURSIVE tree AS (  -- partitioned tables count their leaves (pg_inherits: pg_partition_tree() locks them)
+    SELECT c.oid AS root, c.oid AS relid, c.relkind, c.reltuples, c.relpages
+    FROM pg_class c WHERE c.relkind = 'p' AND NOT c.relispartition
+    UNION ALL
+    SELECT t.root, k.oid, k.relkind, k.reltuples, k.relpages
+    FROM tree t JOIN pg_inherits i ON i.inhparent = t.relid JOIN pg_class k ON k.oid = i.inhrelid
+),
+sizes AS (
+    SELECT root, sum(greatest(reltuples, 0)) AS reltuples, sum(relpages) AS relpages
+    FROM tree WHERE relkind <> 'p' GROUP BY root
+),
+pk AS (
     SELECT c.conrelid, t.relkind, a.attname, a.atttypid,
-           CASE WHEN t.relkind = 'p'
-                THEN (SELECT coalesce(sum(greatest(pc.reltuples, 0)), 0) FROM pg_partition_tree(t.oid) pt
-                      JOIN pg_class pc ON pc.oid = pt.relid WHERE pt.isleaf)
-                ELSE greatest(t.reltuples, 0) END::bigint AS estimated_rows,
-           CASE WHEN t.relkind = 'p'
-                THEN (SELECT coalesce(sum(pc.relpages), 0) FROM pg_partition_tree(t.oid) pt
-                      JOIN pg_class pc ON pc.oid = pt.relid WHERE pt.isleaf)
-                ELSE t.relpages END::bigint * current_setting('block_size')::bigint AS table_size,
+           coalesce(sz.reltuples, greatest(t.reltuples, 0))::bigint AS estimated_rows,
+           coalesce(sz.relpages, t.relpages)::bigint * current_setting('block_size')::bigint AS table_size,
            (SELECT d.objid FROM pg_depend d
             JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
             WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
@@ -19,6 +24,7 @@ WITH pk AS (
     JOIN pg_class t ON t.oid = c.conrelid
     JOIN pg_namespace n ON n.oid = t.relnamespace
     JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+    LEFT JOIN sizes sz ON sz.root = t.oid
     WHERE c.contype = 'p'
       AND NOT t.relispartition
       AND a.atttypid IN ('pg_catalog.int2'::regtype, 'pg_catalog.int4'::regtype)

@@ -1,4 +1,6 @@
 -- Sequences close to overflow: last value above a percentage of the smaller of the sequence's own limit and the maximum of the column it feeds (serial, identity or OWNED BY).
+-- A bigint sequence with default bounds feeding a bigint column (or none) is not read: 2^63 is out of reach,
+-- and every sequence read holds an AccessShareLock until the audit ends.
 WITH seqs AS (
     SELECT s.seqrelid, s.seqtypid, s.seqincrement, s.seqmax, s.seqmin,
            d.refobjid AS table_oid, a.attname, a.atttypid, d.deptype
@@ -9,6 +11,10 @@ WITH seqs AS (
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
     LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
     WHERE has_sequence_privilege(s.seqrelid, 'SELECT')
+      AND (s.seqtypid <> 'pg_catalog.int8'::regtype
+           OR a.atttypid IN ('pg_catalog.int2'::regtype, 'pg_catalog.int4'::regtype)
+           OR (s.seqincrement > 0 AND s.seqmax < 9223372036854775807)
+           OR (s.seqincrement < 0 AND s.seqmin > -9223372036854775808))
       AND n.nspname <> ALL (ARRAY['pg_catalog', 'information_schema'])
       AND n.nspname !~ '^pg_(toast|temp_)'
       AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY (%(schemas)s::text[]))

@@ -33,6 +33,7 @@ from dbops.lint.rules._common import name
     "add-column-required",
     squawk=("adding-required-field",),
     kinds=("alter_table",),
+    actions=("add_column",),
 )
 def check(stmt, ctx):
     if not ctx.existing(stmt.table):

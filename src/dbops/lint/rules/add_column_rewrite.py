@@ -39,6 +39,7 @@ _WHAT = {"serial": "a serial column", "identity": "an identity column", "stored"
     squawk=("adding-field-with-default", "adding-serial-primary-key-field"),
     strong_migrations=("add_column_generated_stored", "add_column_auto_incrementing"),
     kinds=("alter_table",),
+    actions=("add_column",),
 )
 def check(stmt, ctx):
     if not ctx.existing(stmt.table):

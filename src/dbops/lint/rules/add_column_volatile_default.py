@@ -37,6 +37,7 @@ from dbops.lint.rules._common import name
     squawk=("adding-field-with-default",),
     strong_migrations=("add_column_default", "add_column_default_callable"),
     kinds=("alter_table",),
+    actions=("add_column",),
 )
 def check(stmt, ctx):
     if not ctx.existing(stmt.table):

@@ -38,6 +38,7 @@ from dbops.lint.rules._common import name
     squawk=("changing-column-type",),
     strong_migrations=("change_column",),
     kinds=("alter_table",),
+    actions=("alter_type",),
 )
 def check(stmt, ctx):
     if not ctx.existing(stmt.table):

@@ -38,6 +38,7 @@ from dbops.lint.registry import Violation, rule
     "concurrently-in-transaction",
     squawk=("ban-concurrent-index-creation-in-transaction",),
     kinds=("create_index", "drop_index", "reindex", "alter_table"),
+    actions=("detach_partition",),
 )
 def check(stmt, ctx):
     if not ctx.in_transaction:

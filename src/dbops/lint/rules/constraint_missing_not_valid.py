@@ -37,6 +37,7 @@ from dbops.lint.rules._common import name
     squawk=("constraint-missing-not-valid", "adding-foreign-key-constraint"),
     strong_migrations=("add_foreign_key", "add_check_constraint", "add_reference"),
     kinds=("alter_table",),
+    actions=("add_constraint", "add_column"),
 )
 def check(stmt, ctx):
     if not ctx.existing(stmt.table):

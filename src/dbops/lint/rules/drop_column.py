@@ -32,7 +32,11 @@ from dbops.lint.registry import Violation, rule
 from dbops.lint.rules._common import name
 
 
-@rule("drop-column", squawk=("ban-drop-column",), strong_migrations=("remove_column",), kinds=("alter_table",))
+@rule(
+    "drop-column", squawk=("ban-drop-column",), strong_migrations=("remove_column",),
+    kinds=("alter_table",),
+    actions=("drop_column",),
+)
 def check(stmt, ctx):
     if ctx.contract_phase() or not ctx.existing(stmt.table):
         return

@@ -28,7 +28,11 @@ from dbops.lint.registry import Violation, rule
 from dbops.lint.rules._common import name
 
 
-@rule("drop-not-null", squawk=("ban-drop-not-null",), strong_migrations=("change_column_null",), kinds=("alter_table",))
+@rule(
+    "drop-not-null", squawk=("ban-drop-not-null",), strong_migrations=("change_column_null",),
+    kinds=("alter_table",),
+    actions=("drop_not_null",),
+)
 def check(stmt, ctx):
     if ctx.contract_phase() or not ctx.existing(stmt.table):
         return

@@ -28,7 +28,11 @@ from dbops.lint.registry import Violation, rule
 from dbops.lint.rules._common import name
 
 
-@rule("exclude-constraint", strong_migrations=("add_exclusion_constraint",), kinds=("alter_table",))
+@rule(
+    "exclude-constraint", strong_migrations=("add_exclusion_constraint",),
+    kinds=("alter_table",),
+    actions=("add_constraint",),
+)
 def check(stmt, ctx):
     if not ctx.existing(stmt.table):
         return

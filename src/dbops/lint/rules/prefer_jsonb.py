@@ -29,7 +29,7 @@ from dbops.lint.rules._common import name
 
 
 @rule("prefer-jsonb", severity=Severity.WARNING, strong_migrations=("add_column_json",),
-      kinds=("alter_table", "create_table"))
+      kinds=("alter_table", "create_table"), actions=("add_column", "alter_type"))
 def check(stmt, ctx):
     columns = list(stmt.json_columns) + [a.column for a in stmt.actions if a.json]
     for column in columns:

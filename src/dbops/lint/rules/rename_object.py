@@ -32,6 +32,7 @@ from dbops.lint.rules._common import name
     squawk=("renaming-column", "renaming-table"),
     strong_migrations=("rename_column", "rename_table"),
     kinds=("alter_table",),
+    actions=("rename_column", "rename_table"),
 )
 def check(stmt, ctx):
     if not ctx.existing(stmt.table):

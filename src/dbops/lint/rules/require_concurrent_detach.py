@@ -28,7 +28,7 @@ from dbops.lint.registry import Violation, rule
 from dbops.lint.rules._common import name
 
 
-@rule("require-concurrent-detach", kinds=("alter_table",))
+@rule("require-concurrent-detach", kinds=("alter_table",), actions=("detach_partition",))
 def check(stmt, ctx):
     if ctx.pg_version < 14 or not ctx.existing(stmt.table):
         return

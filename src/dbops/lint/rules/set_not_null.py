@@ -39,6 +39,7 @@ from dbops.lint.rules._common import name
     squawk=("adding-not-nullable-field",),
     strong_migrations=("change_column_null",),
     kinds=("alter_table",),
+    actions=("set_not_null",),
 )
 def check(stmt, ctx):
     if not ctx.existing(stmt.table):

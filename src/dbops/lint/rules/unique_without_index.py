@@ -32,6 +32,7 @@ from dbops.lint.rules._common import name
     squawk=("disallowed-unique-constraint", "adding-serial-primary-key-field"),
     strong_migrations=("add_unique_constraint",),
     kinds=("alter_table",),
+    actions=("add_constraint", "add_column"),
 )
 def check(stmt, ctx):
     if not ctx.existing(stmt.table):

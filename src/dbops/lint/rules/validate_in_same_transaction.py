@@ -35,6 +35,7 @@ from dbops.lint.rules._common import name
     squawk=("constraint-missing-not-valid",),
     strong_migrations=("validate_foreign_key", "validate_check_constraint"),
     kinds=("alter_table",),
+    actions=("validate_constraint",),
 )
 def check(stmt, ctx):
     if not ctx.in_transaction or not ctx.existing(stmt.table):
