@@ -146,6 +146,22 @@ def test_joined_table_is_looked_up_by_its_join_keys():
     assert not result.unbounded
 
 
+def test_the_filtered_reference_drives_whatever_the_from_order():
+    _, acc = access("""SELECT a.id, d.name FROM doctors d JOIN appointments a ON a.doctor_id = d.id
+                            WHERE a.clinic_id = :c AND a.appointment_date_time >= now()
+                            ORDER BY a.appointment_date_time LIMIT 10""")
+    assert acc["a"].driver and not acc["d"].driver
+    assert acc["a"].index_name == "ix_appointments_clinic_date"
+    assert acc["d"].need.equal == ("id",) and acc["d"].index_name == "doctors_pkey"
+
+
+def test_correlated_subquery_is_looked_up_by_the_outer_key():
+    _, acc = access("""SELECT d.id FROM doctors d WHERE d.clinic_id = :c AND d.is_active AND EXISTS (
+                         SELECT 1 FROM appointments a WHERE a.patient_id = d.id) ORDER BY d.name LIMIT 5""")
+    assert acc["a"].need.equal == ("patient_id",)
+    assert acc["a"].index_name == "ix_appointments_patient_date"
+
+
 def test_join_on_an_unindexed_column_is_reported():
     _, acc = access("""SELECT a.id, d.id FROM appointments a JOIN doctors d ON d.name = a.status
                        WHERE a.clinic_id = :c AND d.clinic_id = :c LIMIT 10""")

@@ -43,12 +43,12 @@ def test_unknown_option_is_usage_error(dbops):
 
 
 def test_migrate_twice_second_is_noop(dbops, empty_db):
-    first = dbops("migrate", "healthcare", "--database-url", empty_db)
+    first = dbops("migrate", "healthcare", "--no-generate", "--database-url", empty_db)
     assert first.exit_code == 0, first.output
     with psycopg.connect(empty_db) as conn:
         version = conn.execute("select version_num from alembic_version").fetchone()[0]
         tables = conn.execute("select count(*) from pg_tables where schemaname = 'public'").fetchone()[0]
-    second = dbops("migrate", "healthcare", "--database-url", empty_db)
+    second = dbops("migrate", "healthcare", "--no-generate", "--database-url", empty_db)
     assert second.exit_code == 0, second.output
     assert "up to date" in second.stdout
     with psycopg.connect(empty_db) as conn:
@@ -58,7 +58,7 @@ def test_migrate_twice_second_is_noop(dbops, empty_db):
 
 def test_migrate_both_schemas_on_the_local_database(dbops, pg_server):
     """With no URL configured, migrate starts/uses the local cluster and migrates both databases."""
-    result = dbops("migrate")
+    result = dbops("migrate", "--no-generate")
     assert result.exit_code == 0, result.output
     assert "using the local database" in result.stderr
     for name in ("healthcare", "fashion"):

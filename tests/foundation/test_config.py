@@ -102,7 +102,7 @@ def test_mask_url_variants():
 
 def test_unreachable_database_exit_3_masked(dbops):
     url = "postgresql://app:TopSecret99@127.0.0.1:1/healthcare?connect_timeout=2"
-    result = dbops("migrate", "healthcare", "--database-url", url)
+    result = dbops("migrate", "healthcare", "--no-generate", "--database-url", url)
     assert result.exit_code == 3, result.output
     assert "TopSecret99" not in result.output
     assert "127.0.0.1:1" in result.stderr and "***" in result.stderr
@@ -111,12 +111,12 @@ def test_unreachable_database_exit_3_masked(dbops):
 
 def test_cli_says_which_source_it_used(dbops, healthcare_db):
     env_url = healthcare_db
-    result = dbops("migrate", "healthcare", env={"HEALTHCARE_DATABASE_URL": env_url})
+    result = dbops("migrate", "healthcare", "--no-generate", env={"HEALTHCARE_DATABASE_URL": env_url})
     assert result.exit_code == 0, result.output
     assert "from env:HEALTHCARE_DATABASE_URL" in result.stderr
 
 
 def test_malformed_url_is_a_config_error(dbops):
-    result = dbops("migrate", "healthcare", "--database-url", "postgresql://u:hush@localhost/x?bogus_param=1")
+    result = dbops("migrate", "healthcare", "--no-generate", "--database-url", "postgresql://u:hush@localhost/x?bogus_param=1")
     assert result.exit_code == 2, result.output
     assert "invalid database URL" in result.stderr and "hush" not in result.output

@@ -85,19 +85,19 @@ def _probe(name: str, sql: str) -> SimpleNamespace:
 
 def test_transaction_is_read_only(empty_db):
     probes = [_probe("fine", "SELECT 1"), _probe("write", "CREATE TABLE x (a int)"), _probe("after", "SELECT 2")]
-    with pytest.raises(OperationFailed, match="check write failed .*read-only transaction"):
+    with pytest.raises(OperationFailed, match=r"check write failed .*read-only transaction"):
         run_checks(empty_db, probes, {}, statement_timeout="5s", lock_timeout="1s")
     with psycopg.connect(empty_db) as conn:
         assert conn.execute("SELECT to_regclass('public.x')").fetchone()[0] is None
 
 
 def test_statement_timeout_and_lock_timeout_apply(empty_db, h):
-    with pytest.raises(OperationFailed, match="check slow on .*statement timeout"):
+    with pytest.raises(OperationFailed, match=r"check slow on .*statement timeout"):
         run_checks(empty_db, [_probe("slow", "SELECT pg_sleep(5)")], {}, statement_timeout="100ms", lock_timeout="1s")
     h.execute(empty_db, "CREATE TABLE busy (id int)")
     with psycopg.connect(empty_db) as holder:
         holder.execute("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
-        with pytest.raises(OperationFailed, match="check locked on .*lock timeout"):
+        with pytest.raises(OperationFailed, match=r"check locked on .*lock timeout"):
             run_checks(
                 empty_db, [_probe("locked", "SELECT * FROM public.busy")], {}, statement_timeout="5s", lock_timeout="100ms"
             )

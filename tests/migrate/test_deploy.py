@@ -132,7 +132,7 @@ def test_lock_timeout_frees_readers_and_the_revision_is_retried_until_the_blocke
 
     assert code == 0, (out, err)
     assert "hit lock_timeout" in err and "retry 1/20" in err
-    assert max(latencies) < lock_timeout + 0.5, latencies  # never blocked much longer than lock_timeout
+    assert max(latencies) < lock_timeout + 0.7, latencies  # never blocked much longer than lock_timeout
     assert sql(empty_db, "SELECT version_num FROM alembic_version") == [("0002",)]
     assert sql(empty_db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' "
                          "AND column_name = 'note'") == [(1,)]

@@ -184,3 +184,33 @@ def test_refuses_non_local_without_force_and_bad_scale(settings):
     assert "--force" in refused.value.hint
     with pytest.raises(UsageError):
         seed_at_scale(settings, settings.schema("healthcare"), remote, scale=1)
+
+
+def test_without_superuser_rights_foreign_keys_are_revalidated(healthcare_db, settings):
+    """The non-superuser path: FK triggers cannot be switched off, so the keys are re-added after the load."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    role = f"seeder_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(healthcare_db, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT CREATE, USAGE ON SCHEMA public TO {role}")
+        for (name,) in conn.execute("SELECT oid::regclass::text FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                                    "AND relkind IN ('r', 'p')").fetchall():
+            conn.execute(f"ALTER TABLE {name} OWNER TO {role}")
+    parts = urlsplit(healthcare_db)
+    as_role = urlunsplit(parts._replace(netloc=parts.netloc.replace("postgres@", f"{role}@", 1)))
+    try:
+        assert _one(as_role, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
+        counts = seed_at_scale(settings, settings.schema("healthcare"), as_role, scale=600, seed=2, today=TODAY)
+        assert counts["appointments"] > 0
+        fks = _rows(healthcare_db, "SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f' "
+                                   "AND conrelid = 'appointments'::regclass ORDER BY 1")
+        assert [name for name, _ in fks] == ["appointments_clinic_id_fkey", "appointments_doctor_id_fkey",
+                                             "appointments_patient_id_fkey", "appointments_updated_by_fkey"]
+        assert all(valid for _, valid in fks)
+    finally:
+        with psycopg.connect(healthcare_db, autocommit=True) as conn:
+            conn.execute(f"REASSIGN OWNED BY {role} TO postgres")
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")

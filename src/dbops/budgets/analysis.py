@@ -391,77 +391,105 @@ def analyze(
     ``residual`` lists ``table.column`` filters declared as evaluated after
     the index (low-selectivity columns); ``allow_sort`` accepts an ORDER BY
     that the index does not serve (a sort of the few rows it finds);
-    ``samples`` are parameter sets, used
-    to see whether a ``LIKE :pattern`` starts with a wildcard.
+    ``samples`` are parameter sets, used to see whether a ``LIKE :pattern``
+    starts with a wildcard.
     """
-    from sqlglot import exp
     from sqlglot.optimizer.scope import traverse_scope
 
     tree = parse(sql) if isinstance(sql, str) else sql
     result = QueryAnalysis(select_star=select_star_lines(tree, sql if isinstance(sql, str) else None),
                            tables=tables_read(tree))
     qualified = qualify_query(tree, catalog)
-    residual_keys = {tuple(r.split(".", 1)) for r in residual if "." in r}
-    scopes = list(reversed(traverse_scope(qualified)))  # outermost first
+    options = _Options(
+        residual={tuple(r.split(".", 1)) for r in residual if "." in r}, allow_sort=allow_sort, samples=samples
+    )
     isolated_by_scope: dict[int, set[str]] = {}
-    for depth, scope in enumerate(scopes):
-        select = scope.expression
-        if not isinstance(select, exp.Select):
-            continue
-        tables = {alias: source.name for alias, source in scope.sources.items() if isinstance(source, exp.Table)}
-        if not tables:
-            continue
-        conditions = _conditions(select)
-        keys = [conjunct_key(c) for c in conditions]
-        preds = [p for c, key in zip(conditions, keys, strict=True) for p in predicates(c, tables, conjunct=key)]
-        conjuncts = _single_alias_conjuncts(conditions, keys, tables)
-        from_ = select.args.get("from_") or select.args.get("from")
-        driver = from_.this.alias_or_name if from_ is not None and isinstance(from_.this, exp.Table) else None
-        limited = bool(select.args.get("limit") or select.args.get("fetch"))
-        join_order = [driver] if driver else []
-        join_order += [j.this.alias_or_name for j in select.args.get("joins") or [] if isinstance(j.this, exp.Table)]
-        order = _order_keys(select, tables)
-        outer_isolated = set().union(*isolated_by_scope.values()) if isolated_by_scope else set()
-        isolated = _isolated_aliases(tables, preds, catalog, outer_isolated)
-        isolated_by_scope[id(scope)] = isolated
-        for alias, table in tables.items():
-            info = catalog.tables[table]
-            mine = [p for p in preds if p.alias == alias]
-            functions = [p for p in mine if p.function and p.kind in ("eq", "in", "range")
-                         and not _expression_indexed(p.key, info.indexes) and _column_indexed(p.column, info.indexes)]
-            result.functions.extend(functions)
-            is_driver = alias == driver
-            # Join keys count for a joined reference when they point at a reference joined before it
-            # (or an outer query): that is the nested-loop lookup an index must serve.
-            before = set(join_order[: join_order.index(alias)]) if alias in join_order else set()
-            usable = [p for p in mine if p not in functions and (
-                p.kind != "join" or (not is_driver and p.other is not None
-                                     and (p.other.alias in before or p.other.alias not in tables)))]
-            alias_order = order if (is_driver and limited and not allow_sort and order
-                                     and all(a == alias for a, _, _ in order)) else ()
-            need = _need(table, usable, alias_order, conjuncts.get(alias, set()), catalog, residual_keys)
-            for p in mine:
-                if p.kind == "like":
-                    seen = _leading_wildcard(p.pattern, samples)
-                    if seen is not None and trigram_index(info.indexes, p.column) is None:
-                        result.wildcards.append((p, seen))
-            tenant_column = catalog.tenant_column(table)
-            result.accesses.append(
-                TableAccess(
-                    alias=alias,
-                    table=table,
-                    driver=is_driver,
-                    need=need,
-                    predicates=mine,
-                    match=best_match(need, info.indexes) if not need.is_empty() else None,
-                    line=line_of(scope.sources[alias]),
-                    isolated=(alias in isolated) if tenant_column else None,
-                    depth=depth,
-                )
-            )
-        if depth == 0 or scope.is_root:
-            result.unbounded = result.unbounded or _unbounded(select, limited, result.accesses, driver)
+    for depth, scope in enumerate(reversed(traverse_scope(qualified))):  # outermost first
+        outer: set[str] = set()
+        parent = scope.parent
+        while parent is not None:
+            outer |= isolated_by_scope.get(id(parent), set())
+            parent = parent.parent
+        isolated_by_scope[id(scope)] = _analyze_scope(scope, depth, catalog, options, outer, result)
     return result
+
+
+@dataclass(frozen=True)
+class _Options:
+    residual: set[tuple[str, ...]]
+    allow_sort: bool
+    samples: Sequence[Mapping[str, Any]]
+
+
+def _analyze_scope(
+    scope: Any, depth: int, catalog: Catalog, options: _Options, outer_isolated: set[str], result: QueryAnalysis
+) -> set[str]:
+    """Add one SELECT scope's table accesses (and smells) to ``result``; return its isolated aliases."""
+    from sqlglot import exp
+
+    select = scope.expression
+    if not isinstance(select, exp.Select):
+        return set()
+    tables = {alias: source.name for alias, source in scope.sources.items() if isinstance(source, exp.Table)}
+    if not tables:
+        return set()
+    conditions = _conditions(select)
+    keys = [conjunct_key(c) for c in conditions]
+    preds = [p for c, key in zip(conditions, keys, strict=True) for p in predicates(c, tables, conjunct=key)]
+    conjuncts = _single_alias_conjuncts(conditions, keys, tables)
+    limited = bool(select.args.get("limit") or select.args.get("fetch"))
+    join_order = _join_order(select, preds)
+    driver = join_order[0] if join_order else None
+    order = _order_keys(select, tables)
+    isolated = _isolated_aliases(tables, preds, catalog, outer_isolated)
+    for alias, table in tables.items():
+        info = catalog.tables[table]
+        mine = [p for p in preds if p.alias == alias]
+        functions = [p for p in mine if p.function and p.kind in ("eq", "in", "range")
+                     and not _expression_indexed(p.key, info.indexes) and _column_indexed(p.column, info.indexes)]
+        result.functions.extend(functions)
+        # Join keys count when they point at a reference read before this one (the nested-loop
+        # lookup an index must serve), or at an outer query's row (a correlated subquery).
+        before = set(join_order[: join_order.index(alias)]) if alias in join_order else set()
+        usable = [p for p in mine if p not in functions and (
+            p.kind != "join" or (p.other is not None and (p.other.alias in before or p.other.alias not in tables)))]
+        alias_order = order if (alias == driver and limited and not options.allow_sort and order
+                                and all(a == alias for a, _, _ in order)) else ()
+        need = _need(table, usable, alias_order, conjuncts.get(alias, set()), catalog, options.residual)
+        for p in mine:
+            if p.kind == "like":
+                seen = _leading_wildcard(p.pattern, options.samples)
+                if seen is not None and trigram_index(info.indexes, p.column) is None:
+                    result.wildcards.append((p, seen))
+        result.accesses.append(
+            TableAccess(
+                alias=alias,
+                table=table,
+                driver=alias == driver,
+                need=need,
+                predicates=mine,
+                match=best_match(need, info.indexes) if not need.is_empty() else None,
+                line=line_of(scope.sources[alias]),
+                isolated=(alias in isolated) if catalog.tenant_column(table) else None,
+                depth=depth,
+            )
+        )
+    if scope.is_root:
+        result.unbounded = _unbounded(select, limited, result.accesses, driver)
+    return isolated
+
+
+def _join_order(select: exp.Expression, preds: list[Predicate]) -> list[str]:
+    """The table references in the order a plan would read them: the driver first — the first
+    reference (FROM, then JOINs) with a condition on a constant — then the others in query order."""
+    from sqlglot import exp
+
+    from_ = select.args.get("from_") or select.args.get("from")
+    order = [from_.this.alias_or_name] if from_ is not None and isinstance(from_.this, exp.Table) else []
+    order += [j.this.alias_or_name for j in select.args.get("joins") or [] if isinstance(j.this, exp.Table)]
+    filtered = {p.alias for p in preds if p.kind in ("eq", "in", "range")}
+    driver = next((alias for alias in order if alias in filtered), order[0] if order else None)
+    return [driver, *(alias for alias in order if alias != driver)] if driver else order
 
 
 def _single_alias_conjuncts(

@@ -140,6 +140,7 @@ class _Session:
         self.hypopg_available = False
         self.analyzed: list[str] = []
         self._catalog: Catalog | None = None
+        self._samples: dict[str, tuple[list[str], Any]] = {}
 
     # -- setup ----------------------------------------------------------------------------------------
 
@@ -240,8 +241,10 @@ class _Session:
         return findings, row
 
     def _verdict(self, query: HotQuery, m: Measurement, p95: float | None, finding: Any) -> list[Finding]:
+        broken = bool(m.seq_scans & query.index_tables()) or m.rows_examined > query.max_rows_examined or (
+            query.max_buffers is not None and m.buffers > query.max_buffers)
+        fix = self._static_fix(query) if broken else None  # reflects the database: only when needed
         out = []
-        fix = self._static_fix(query)
         for table in sorted(m.seq_scans & query.index_tables()):
             out.append(finding(
                 "budget-index-unreachable", Severity.ERROR,
@@ -275,10 +278,12 @@ class _Session:
         for param_set in query.params:
             values = dict(param_set.values)
             if param_set.from_sql:
-                cursor = self.conn.execute(param_set.from_sql)
-                row = cursor.fetchone()
-                columns = [c.name for c in cursor.description or []]
-                self.conn.rollback()
+                if param_set.from_sql not in self._samples:  # the same picker often serves several queries
+                    cursor = self.conn.execute(param_set.from_sql)
+                    self._samples[param_set.from_sql] = ([c.name for c in cursor.description or []],
+                                                         cursor.fetchone())
+                    self.conn.rollback()
+                columns, row = self._samples[param_set.from_sql]
                 if row is None:
                     raise _NoSampleRow(f"from_sql of the parameter set at line {param_set.line} returned no row "
                                        "(is the database empty?)")

@@ -11,6 +11,22 @@ Each part's summary nests under its name (per schema where it runs per
 schema), ``summary.checks`` counts each part's findings by severity;
 findings keep their own rule ids (``types-stale`` and ``model-drift`` for
 the last two). One exit code: ``Report.exit_code()``.
+
+As a CI step (GitHub Actions; annotations on the pull request's lines)::
+
+    - name: dbops check all
+      run: dbops check all --format github
+
+and as a pre-commit hook (``.pre-commit-config.yaml``)::
+
+    - repo: local
+      hooks:
+        - id: dbops-check-all
+          name: dbops check all
+          entry: dbops check all
+          language: system
+          pass_filenames: false
+          files: ^(migrations/|src/platformdb/|budgets\\.yaml$)
 """
 
 from __future__ import annotations

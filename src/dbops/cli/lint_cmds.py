@@ -1,15 +1,31 @@
-"""`dbops check locks` and `dbops rules`: parse arguments, call dbops.lint, render."""
+"""`dbops check locks` and `dbops rules`: parse arguments, call dbops.lint, render.
 
-from __future__ import annotations
+``fast_check_locks`` answers the everyday call — ``dbops check locks FILES…``
+(CI on every pull request, typically every file a cache hit) — without typer:
+the console script (``dbops.cli.entry``) offers it the arguments first, and
+only this module's light imports, the settings and the lint cache are loaded.
+It accepts exactly the plain forms of the command's options and hands anything
+else (help, --schema/--since, odd option spellings, errors) back to the typer
+application, which then produces the same output it always did.
 
-from typing import Annotated
+This module imports typer only inside ``register`` (no ``from __future__
+import annotations`` here: the command signatures below are evaluated there,
+where typer is in scope).
+"""
 
-import typer
+import os
+import sys
+from typing import Annotated, Any
 
-from dbops.cli.common import FormatOpt, emit_report, state
+TITLE = "dbops check locks"
+_FORMATS = ("text", "json", "sarif", "github")
 
 
-def register(app: typer.Typer, check_app: typer.Typer) -> None:
+def register(app: Any, check_app: Any) -> None:
+    import typer
+
+    from dbops.cli.common import FormatOpt, emit_report, state
+
     @check_app.command("locks")
     def check_locks(
         paths: Annotated[
@@ -36,21 +52,11 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         fmt: FormatOpt = None,
     ) -> None:
         """Lock-safety lint of Alembic revisions and .sql files."""
-        from dbops.findings import Report
-        from dbops.lint import RULES, lint_paths, lint_revisions
-
         st = state()
-        settings = st.settings
-        report = Report()
-        if paths:
-            report.extend(lint_paths(paths, settings, assume_in_transaction=assume_in_transaction,
-                                     pg_version=pg_version), prefix="files")
-        if not paths or schema:
-            for schema_settings in settings.select(schema):
-                part = lint_revisions(settings, schema_settings, since=since, pg_version=pg_version)
-                report.extend(part, prefix=schema_settings.name)
-        title = "dbops check locks"
-        code = emit_report(report, fmt, title=title, rule_docs={r.id: r.summary for r in RULES.values()})
+        report = check_locks_report(st.settings, paths, schema=schema, since=since,
+                                    assume_in_transaction=assume_in_transaction, pg_version=pg_version)
+        chosen = st.output_format(fmt)
+        code = emit_report(report, chosen, title=TITLE, rule_docs=rule_summaries() if chosen == "sarif" else None)
         raise typer.Exit(code)
 
     @app.command("rules")
@@ -76,3 +82,126 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
             table.add_row(rule.id, rule.severity.value, rule.summary, ", ".join(rule.alias_names()))
         st.console.print(table)
         st.console.print("`dbops rules ID` prints one rule's documentation.", style="dim", markup=False)
+
+
+def check_locks_report(settings: Any, paths: list[str] | None, *, schema: str | None = None,
+                       since: str | None = None, assume_in_transaction: bool | None = None,
+                       pg_version: int | None = None) -> Any:
+    """The report of `dbops check locks`: the files given, else (or with --schema) the revisions."""
+    from dbops.findings import Report
+    from dbops.lint import lint_paths, lint_revisions
+
+    report = Report()
+    if paths:
+        report.extend(lint_paths(paths, settings, assume_in_transaction=assume_in_transaction,
+                                 pg_version=pg_version), prefix="files")
+    if not paths or schema:
+        for schema_settings in settings.select(schema):
+            part = lint_revisions(settings, schema_settings, since=since, pg_version=pg_version)
+            report.extend(part, prefix=schema_settings.name)
+    return report
+
+
+def rule_summaries() -> dict[str, str]:
+    """Rule id → one-line summary (the SARIF rules section)."""
+    from dbops.lint import RULES
+
+    return {r.id: r.summary for r in RULES.values()}
+
+
+# --- the fast path ------------------------------------------------------------------------------
+
+
+def parse_fast_args(args: list[str]) -> dict[str, Any] | None:
+    """The arguments of a plain ``[-q] [-f FMT] check locks PATH… [options]`` call, else None.
+
+    Only unambiguous spellings are accepted (the typer application handles the rest).
+
+    >>> parse_fast_args(["check", "locks", "a.sql", "--pg-version", "16", "--format=json"])
+    {'paths': ['a.sql'], 'format': 'json', 'assume_in_transaction': None, 'pg_version': 16}
+    >>> parse_fast_args(["check", "locks", "--schema", "healthcare"]) is None
+    True
+    """
+    out: dict[str, Any] = {"paths": [], "format": None, "assume_in_transaction": None, "pg_version": None}
+    i, n = 0, len(args)
+    global_format = None
+    while i < n and args[i] != "check":  # global options of the main callback
+        arg = args[i]
+        if arg in ("-q", "--quiet"):
+            i += 1
+        elif arg in ("-f", "--format") and i + 1 < n:
+            global_format = args[i + 1]
+            i += 2
+        elif arg.startswith("--format="):
+            global_format = arg[len("--format="):]
+            i += 1
+        else:
+            return None
+    if args[i:i + 2] != ["check", "locks"]:
+        return None
+    i += 2
+    while i < n:
+        arg = args[i]
+        if arg == "-" or not arg.startswith("-"):
+            out["paths"].append(arg)
+        elif arg == "--assume-in-transaction":
+            out["assume_in_transaction"] = True
+        elif arg == "--no-assume-in-transaction":
+            out["assume_in_transaction"] = False
+        elif arg in ("--pg-version", "--format", "-f") or arg.startswith(("--pg-version=", "--format=")):
+            if "=" in arg:
+                arg, value = arg.split("=", 1)
+            elif i + 1 < n:
+                i += 1
+                value = args[i]
+            else:
+                return None
+            if arg == "--pg-version":
+                if not (value.isascii() and value.isdigit() and 9 <= int(value) <= 99):
+                    return None
+                out["pg_version"] = int(value)
+            else:
+                out["format"] = value
+        else:
+            return None
+        i += 1
+    out["format"] = out["format"] or global_format or "text"
+    if not out["paths"] or out["format"] not in _FORMATS or global_format not in (None, *_FORMATS):
+        return None
+    return out
+
+
+def fast_check_locks(args: list[str]) -> int | None:
+    """Run ``dbops check locks FILES…`` without typer; None when the call is not one it handles.
+
+    Any error also returns None: the typer application then runs the call and reports the
+    error the usual way (the lint is read-only apart from its cache, so running it twice is safe).
+    """
+    parsed = parse_fast_args(args)
+    if parsed is None or "-" in parsed["paths"]:  # stdin can be read only once: not here
+        return None
+    try:
+        from dbops.config import load_settings
+
+        settings = load_settings(env=dict(os.environ))
+        report = check_locks_report(settings, parsed["paths"], assume_in_transaction=parsed["assume_in_transaction"],
+                                    pg_version=parsed["pg_version"])
+    except Exception:  # the full CLI reports it (one line, exit code, --debug)
+        return None
+    fmt = parsed["format"]
+    if fmt == "text":  # rich rendering: exactly the typer command's (its console, its renderer)
+        from dbops.cli.common import emit_report, reset_state
+
+        reset_state(quiet="-q" in args or "--quiet" in args)
+        return emit_report(report, None, title=TITLE)
+    from dbops.findings import to_github, to_json, to_sarif
+
+    if fmt == "json":
+        sys.stdout.write(to_json(report) + "\n")
+    elif fmt == "sarif":
+        sys.stdout.write(to_sarif(report, rule_summaries()) + "\n")
+    else:
+        text = to_github(report)
+        if text:
+            sys.stdout.write(text + "\n")
+    return report.exit_code()

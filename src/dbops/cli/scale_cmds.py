@@ -143,27 +143,32 @@ class _BackfillBar:
 
 
 def _render_partitions(report: PartitionReport) -> None:
+    """One rich table per partitioned table; each distinct detail once, as a numbered note."""
     from rich.markup import escape
     from rich.table import Table
 
     st = state()
-    title = f"{report.schema}: partitions ({report.today}, {report.months_ahead} months ahead"
-    title += f", retention {report.retention_months} months{' + drop' if report.drop else ''})" if report.retention_months else ")"
-    table = Table(title=title, title_justify="left")
-    for header in ("table", "partition", "action", "range", "rows", "lock on parent", "detail"):
-        table.add_column(header, overflow="fold")
-    for a in report.actions:
-        style = _ACTION_STYLE[a.level]
-        span = f"{a.range_from[:10]} → {a.range_to[:10]}" if a.range_from and a.range_to else ""
-        table.add_row(
-            escape(a.table), escape(a.partition or ""), f"[{style}]{a.action}[/{style}]", span,
-            "" if a.rows is None else f"{a.rows:,}", escape(a.lock or ""), escape(a.detail),
-        )
-    if not report.tables:
+    if not report.tables and not report.actions:
         st.console.print(f"{report.schema}: no partitioned tables in the database")
         return
-    st.console.print(table)
-    st.console.print(f"{report.changed} change(s); {report.count('exists')} partition(s) already there")
+    window = f"{report.today}, this month + {report.months_ahead} ahead"
+    if report.retention_months:
+        window += f", retention {report.retention_months} months" + (" + drop" if report.drop else "")
+    notes: dict[str, int] = {}
+    for parent in dict.fromkeys(a.table for a in report.actions):
+        table = Table(title=f"{report.schema}: {parent} ({window})", title_justify="left")
+        for header in ("partition", "action", "range", "rows", "lock on parent", "note"):
+            table.add_column(header, no_wrap=header != "lock on parent")
+        for a in (a for a in report.actions if a.table == parent):
+            style = _ACTION_STYLE[a.level]
+            span = f"{a.range_from[:10]} → {a.range_to[:10]}" if a.range_from and a.range_to else ""
+            note = str(notes.setdefault(a.detail, len(notes) + 1)) if a.detail else ""
+            table.add_row(escape(a.partition or ""), f"[{style}]{a.action}[/{style}]", span,
+                          "" if a.rows is None else f"{a.rows:,}", escape(a.lock or ""), note)
+        st.console.print(table)
+    for detail, number in notes.items():
+        st.console.print(f"  [dim]{number}.[/dim] {escape(detail)}")
+    st.console.print(f"{report.schema}: {report.changed} change(s); {report.count('exists')} partition(s) already there")
 
 
 def _render_backfill(report: BackfillReport) -> None:

@@ -263,7 +263,15 @@ def _print_deploy(report: Any) -> None:
     if report.lint_note:
         st.note(f"{report.schema}: {report.lint_note}")
     if report.lint is not None and any(f.severity.value != "info" for f in report.lint.findings):
-        emit_report(report.lint, OutputFormat.text, title=f"{report.schema}: lock-safety findings")
+        if report.dry_run:  # stdout stays pure SQL; the findings go to stderr
+            from rich.console import Console
+
+            from dbops.cli.render import render_report
+
+            render_report(Console(stderr=True, highlight=False), report.lint,
+                          title=f"{report.schema}: lock-safety findings")
+        else:
+            emit_report(report.lint, OutputFormat.text, title=f"{report.schema}: lock-safety findings")
     elif report.lint is not None:
         st.note(f"{report.schema}: lock-safety lint of {len(report.pending)} pending revision(s): no errors or "
                 f"warnings ({len(report.lint.findings)} info)")

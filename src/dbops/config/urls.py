@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -131,18 +132,41 @@ def database_name(url: str) -> str:
 
 
 def is_local_url(url: str) -> bool:
-    """True for a unix socket or loopback host: a database on this machine.
+    """True when every host of the URL is a unix socket, ``localhost`` or a loopback address.
 
-    >>> is_local_url("postgresql://postgres@/healthcare?host=/work/.dbops/pg15/run&port=5999")
-    True
-    >>> is_local_url("postgresql://u@127.0.0.1:5432/x"), is_local_url("postgresql://u@[::1]/x")
+    >>> is_local_url("postgresql://u@/db?host=/tmp/sock&port=5999"), is_local_url("postgresql:///db")
     (True, True)
-    >>> is_local_url("postgresql://u@db.internal:5432/x")
+    >>> is_local_url("postgresql://u:p@localhost:5432/db"), is_local_url("postgresql://u@127.0.0.2/db")
+    (True, True)
+    >>> is_local_url("postgresql://u@[::1]:5432/db")
+    True
+    >>> is_local_url("postgresql://u@db.example.com/db"), is_local_url("postgresql://u@10.0.0.5/db")
+    (False, False)
+    >>> is_local_url("postgresql://u@/db?host=localhost,db.example.com")
     False
     """
-    endpoint_host = url_endpoint(url).rsplit(":", 1)[0]
-    return (
-        endpoint_host.startswith("/")
-        or endpoint_host in ("localhost", "::1", "[::1]")
-        or endpoint_host.startswith("127.")
-    )
+    parts = urlsplit(libpq_url(url))
+    query = dict(parse_qsl(parts.query))
+    netloc_hosts = parts.netloc.rsplit("@", 1)[-1]
+    hosts: list[str] = []
+    for item in netloc_hosts.split(","):
+        host = item.strip()
+        if host.startswith("["):
+            host = host[1:].split("]", 1)[0]
+        elif ":" in host:
+            host = host.rsplit(":", 1)[0]
+        if host:
+            hosts.append(unquote(host))
+    hosts += [h for h in query.get("host", "").split(",") if h] + [h for h in query.get("hostaddr", "").split(",") if h]
+    if not hosts:
+        return True  # libpq's default: the unix socket
+    return all(_is_local_host(h) for h in hosts)
+
+
+def _is_local_host(host: str) -> bool:
+    if host.startswith("/") or host.startswith("@") or host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

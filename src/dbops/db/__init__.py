@@ -18,13 +18,24 @@ if TYPE_CHECKING:
     import sqlalchemy
 
 
-def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **kwargs: Any) -> psycopg.Connection:
+def connect(
+    url: str,
+    *,
+    autocommit: bool = False,
+    connect_timeout: int = 10,
+    application_name: str = "dbops",
+    **kwargs: Any,
+) -> psycopg.Connection:
     """Open a psycopg connection; an unreachable/refusing server raises DatabaseUnavailable."""
     import psycopg
 
     try:
         return psycopg.connect(
-            libpq_url(url), autocommit=autocommit, connect_timeout=connect_timeout, application_name="dbops", **kwargs
+            libpq_url(url),
+            autocommit=autocommit,
+            connect_timeout=connect_timeout,
+            application_name=application_name,
+            **kwargs,
         )
     except psycopg.OperationalError as exc:
         raise unavailable(url, exc) from None
@@ -47,7 +58,7 @@ def connection(url: str, *, autocommit: bool = False, **kwargs: Any) -> Iterator
         conn.close()
 
 
-def create_engine(url: str, **kwargs: Any) -> sqlalchemy.Engine:
+def create_engine(url: str, *, application_name: str = "dbops", **kwargs: Any) -> sqlalchemy.Engine:
     """A SQLAlchemy engine on the psycopg 3 driver.
 
     Connections are opened by ``connect`` so that an unreachable server or a
@@ -55,7 +66,9 @@ def create_engine(url: str, **kwargs: Any) -> sqlalchemy.Engine:
     """
     import sqlalchemy
 
-    return sqlalchemy.create_engine(sqlalchemy_url(url), creator=lambda: connect(url), **kwargs)
+    return sqlalchemy.create_engine(
+        sqlalchemy_url(url), creator=lambda: connect(url, application_name=application_name), **kwargs
+    )
 
 
 def unavailable(url: str, exc: BaseException) -> DatabaseUnavailable:

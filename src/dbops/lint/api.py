@@ -1,10 +1,16 @@
-"""The lint's entry points: SQL text, files and directories, Alembic revisions."""
+"""The lint's entry points: SQL text, files and directories, Alembic revisions.
+
+This module stays light: the engine (sqlglot, the rule modules) is imported
+only when a file has to be linted, so a warm rerun where every file is a
+cache hit never loads it.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
-import pickle
+import stat
 import sys
 import time
 from collections.abc import Iterable
@@ -13,11 +19,11 @@ from typing import Any
 
 from dbops.errors import InputError
 from dbops.findings import Finding, Report
-from dbops.lint.context import Catalog
-from dbops.lint.engine import DEFAULT_NO_TRANSACTION_MARKERS, Options, lint_text
+from dbops.lint.cache import CACHE_FILE, Cache, decode_finding, decode_journal, engine_fingerprint
+from dbops.lint.options import DEFAULT_NO_TRANSACTION_MARKERS, Options
 
-CACHE_FILE = "locks.pickle"
-_CACHE_VERSION = 1
+__all__ = ["CACHE_FILE", "Cache", "collect_files", "engine_fingerprint", "lint_paths", "lint_revisions", "lint_sql",
+           "options_from_settings"]
 
 
 def options_from_settings(
@@ -70,6 +76,8 @@ def lint_sql(
     phase: str | None = None,
 ) -> Report:
     """Lint one SQL migration given as text."""
+    from dbops.lint.engine import lint_text
+
     started = time.perf_counter()
     options = options_from_settings(settings, assume_in_transaction=assume_in_transaction, pg_version=pg_version,
                                     phase=phase)
@@ -83,35 +91,67 @@ def lint_sql(
 
 
 def collect_files(paths: Iterable[str | Path]) -> list[str | Path]:
-    """Expand directories to their ``*.sql`` files (sorted: migration order); keep ``-``."""
+    """Expand directories to their ``*.sql`` files (sorted: migration order); keep ``-``.
+
+    Paths come back as given when ``Path`` would not change them (CI passes hundreds of
+    files: no Path object per file), else as ``Path`` (normalised, as displayed).
+
+    >>> collect_files(["-"])
+    ['-']
+    """
     out: list[str | Path] = []
     for raw in paths:
         if str(raw) == "-":
             out.append("-")
             continue
-        path = Path(raw)
-        if path.is_dir():
+        path = _as_path(raw)
+        try:
+            is_dir = stat.S_ISDIR(os.stat(path).st_mode)  # one stat per argument
+        except OSError as exc:
+            if exc.errno not in _MISSING:
+                raise
+            raise InputError("no such file or directory", location=str(path), hint="check the path") from None
+        except ValueError:  # e.g. a NUL byte in the name
+            raise InputError("no such file or directory", location=str(path), hint="check the path") from None
+        if is_dir:
             found = []
             for folder, _dirs, names in os.walk(path):
                 found.extend(os.path.join(folder, n) for n in names if n.endswith(".sql"))
-            out.extend(Path(p) for p in sorted(found))
-        elif path.exists():
-            out.append(path)
+            out.extend(_as_path(p) for p in sorted(found))
         else:
-            raise InputError("no such file or directory", location=str(path), hint="check the path")
+            out.append(path)
     return out
 
 
-def _display(path: Path, cwd: str) -> str:
+def _as_path(raw: str | Path) -> str | Path:
+    """``raw`` itself when it is a str ``Path`` would print unchanged, else ``Path(raw)``.
+
+    >>> _as_path("m/001.sql"), _as_path("./m//001.sql")
+    ('m/001.sql', PosixPath('m/001.sql'))
+    """
+    if (
+        isinstance(raw, str) and raw and os.sep == "/" and "//" not in raw and "/./" not in raw
+        and not raw.startswith("./") and not raw.endswith(("/", "/.")) and raw != "."
+    ):
+        return raw
+    return Path(raw)
+
+
+# What Path.exists() takes for "no such file" (pathlib's _IGNORED_ERRNOS).
+_MISSING = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
+
+
+def _display(path: str | Path, cwd: str) -> str:
     text = str(path)
     if text.startswith(cwd):
         return text[len(cwd):]
     return text
 
 
-def _read(path: Path) -> bytes:
+def _read(path: str | Path) -> bytes:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read()
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror or exc}", location=str(path),
                          hint="check the path and its permissions") from None
@@ -124,65 +164,6 @@ def _decode(data: bytes, name: str) -> str:
         line = data[:exc.start].count(b"\n") + 1
         raise InputError("the file is not UTF-8 text", location=f"{name}:{line}",
                          hint="save it as UTF-8") from None
-
-
-_ENGINE_FINGERPRINT: str | None = None
-
-
-def engine_fingerprint() -> str:
-    """Changes whenever the lint's code changes (so cached findings are never stale)."""
-    global _ENGINE_FINGERPRINT
-    if _ENGINE_FINGERPRINT is None:
-        from dbops import __version__
-
-        here = Path(__file__).parent
-        parts = [__version__, str(_CACHE_VERSION)]
-        for source in sorted(here.rglob("*.py")):
-            stat = source.stat()
-            parts.append(f"{source.name}:{stat.st_size}:{stat.st_mtime_ns}")
-        _ENGINE_FINGERPRINT = hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
-    return _ENGINE_FINGERPRINT
-
-
-class Cache:
-    """Findings per (file content, options, history, engine) hash, in one pickle file."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.entries: dict[bytes, tuple] = {}
-        self.used: dict[bytes, tuple] = {}
-        self.dirty = False
-        if path is not None and path.is_file():
-            try:
-                with path.open("rb") as handle:
-                    data = pickle.load(handle)
-                if data.get("engine") == engine_fingerprint():
-                    self.entries = data["entries"]
-            except Exception:  # a corrupt cache is just a cold run
-                self.entries = {}
-
-    def get(self, key: bytes) -> tuple | None:
-        entry = self.entries.get(key)
-        if entry is not None:
-            self.used[key] = entry
-        return entry
-
-    def put(self, key: bytes, entry: tuple) -> None:
-        self.used[key] = entry
-        self.dirty = True
-
-    def save(self) -> None:
-        if self.path is None or not (self.dirty or len(self.used) != len(self.entries)):
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump({"engine": engine_fingerprint(), "entries": self.used}, handle,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a read-only checkout still lints, just without a warm cache
 
 
 def lint_paths(
@@ -207,35 +188,43 @@ def lint_paths(
     cache_dir = getattr(settings.locks, "cache_dir", "") if settings is not None else ""
     store = Cache(Path(settings.root) / cache_dir / CACHE_FILE if cache and cache_dir else None)
     option_key = (options.key() + engine_fingerprint()).encode()
-    catalog = Catalog()
-    pending: list[list[tuple]] = []  # journals of cached files not yet replayed into the catalog
+    catalog = None  # the history of column types, built on the first file that is not a cache hit
+    pending: list[bytes] = []  # journals of cached files not yet replayed into the catalog
     chain = hashlib.blake2b(option_key, digest_size=20).digest()
     findings: list[Finding] = []
     statements = unanalysed = hits = 0
+    blake2b = hashlib.blake2b
     for item in files:
         if item == "-":
-            name, data, key = "<stdin>", sys.stdin.read().encode("utf-8"), None
+            name, data = "<stdin>", sys.stdin.read().encode("utf-8")
         else:
             name = _display(item, cwd)
             data = _read(item)
-            key = None
-        digest = hashlib.blake2b(data, digest_size=20).digest()
-        chain = hashlib.blake2b(chain + digest + name.encode(), digest_size=20).digest()
+        digest = blake2b(data, digest_size=20).digest()
+        chain = blake2b(chain + digest + name.encode(), digest_size=20).digest()
         key = chain if item != "-" else None
         entry = store.get(key) if key is not None else None
         if entry is not None:
-            file_findings, count, missing, journal = entry
-            pending.append(journal)
+            rows, count, missing, journal = entry
+            findings.extend(map(decode_finding, rows))
+            if journal:
+                pending.append(journal)
             hits += 1
         else:
+            from dbops.lint.engine import lint_text
+
+            if catalog is None:
+                from dbops.lint.context import Catalog
+
+                catalog = Catalog()
             for journal in pending:
-                catalog.replay(journal)
+                catalog.replay(decode_journal(journal))
             pending = []
             result = lint_text(_decode(data, name), filename=name, options=options, catalog=catalog)
-            file_findings, count, missing = result.findings, result.statements, result.unanalysed
+            count, missing = result.statements, result.unanalysed
+            findings.extend(result.findings)
             if key is not None:
-                store.put(key, (file_findings, count, missing, result.journal))
-        findings.extend(file_findings)
+                store.put(key, result.findings, count, missing, result.journal)
         statements += count
         unanalysed += missing
     store.save()

@@ -270,6 +270,7 @@ def make_findings(
     locate: Callable[[Stmt], tuple[int | None, int | None]] | None = None,
 ) -> list[Finding]:
     """Violations (and unanalysed statements) → findings, minus suppressed ones."""
+    load_rules()  # the engine rules (unanalysed, invalid-suppression) even for a file without statements
     findings: list[Finding] = []
     locate = locate or _line_column
     any_suppression = bool(directives.file_level or directives.by_statement)

@@ -26,7 +26,7 @@ from dbops.migrate.checksums import EditedRevision
 from dbops.migrate.create import CreatedRevision, create_revision
 from dbops.migrate.deploy import DeployReport, EditedRevisionsError, LintRefused, deploy
 from dbops.migrate.env import CHECKSUM_TABLE, is_bookkeeping_table, make_include_name
-from dbops.migrate.reset import ResetResult, check_reset_allowed, is_loopback_url, reset
+from dbops.migrate.reset import ResetResult, check_reset_allowed, reset
 from dbops.migrate.status import SchemaStatus, status
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
     "downgrade",
     "head_revisions",
     "is_bookkeeping_table",
-    "is_loopback_url",
     "make_include_name",
     "migrate",
     "reset",

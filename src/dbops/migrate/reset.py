@@ -14,14 +14,12 @@ function, ``alembic_version`` and dbops' own bookkeeping live in ``public``).
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
-from dbops.config import SchemaSettings, Settings, libpq_url, mask_url
+from dbops.config import SchemaSettings, Settings, is_local_url, mask_url
 from dbops.errors import RefusedError
 
 if TYPE_CHECKING:
@@ -32,47 +30,6 @@ Log = Callable[[str], None]
 
 def _silent(_: str) -> None:
     pass
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when every host of the URL is a unix socket, ``localhost`` or a loopback address.
-
-    >>> is_loopback_url("postgresql://u@/db?host=/tmp/sock&port=5999"), is_loopback_url("postgresql:///db")
-    (True, True)
-    >>> is_loopback_url("postgresql://u:p@localhost:5432/db"), is_loopback_url("postgresql://u@127.0.0.2/db")
-    (True, True)
-    >>> is_loopback_url("postgresql://u@[::1]:5432/db")
-    True
-    >>> is_loopback_url("postgresql://u@db.example.com/db"), is_loopback_url("postgresql://u@10.0.0.5/db")
-    (False, False)
-    >>> is_loopback_url("postgresql://u@/db?host=localhost,db.example.com")
-    False
-    """
-    parts = urlsplit(libpq_url(url))
-    query = dict(parse_qsl(parts.query))
-    netloc_hosts = parts.netloc.rsplit("@", 1)[-1]
-    hosts: list[str] = []
-    for item in netloc_hosts.split(","):
-        host = item.strip()
-        if host.startswith("["):
-            host = host[1:].split("]", 1)[0]
-        elif ":" in host:
-            host = host.rsplit(":", 1)[0]
-        if host:
-            hosts.append(unquote(host))
-    hosts += [h for h in query.get("host", "").split(",") if h] + [h for h in query.get("hostaddr", "").split(",") if h]
-    if not hosts:
-        return True  # libpq's default: the unix socket
-    return all(_is_local_host(h) for h in hosts)
-
-
-def _is_local_host(host: str) -> bool:
-    if host.startswith("/") or host.startswith("@") or host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_reset_allowed(schema: str, url: str | None, *, local: bool, force: bool, production: bool) -> None:
@@ -88,7 +45,7 @@ def check_reset_allowed(schema: str, url: str | None, *, local: bool, force: boo
     if production:
         raise RefusedError(f"refusing to reset {schema}: DBOPS_ENV=production",
                            hint="reset is for dev databases; --force does not override DBOPS_ENV=production")
-    if not local and url is not None and not is_loopback_url(url) and not force:
+    if not local and url is not None and not is_local_url(url) and not force:
         raise RefusedError(
             f"refusing to reset {schema} on {mask_url(url)}: not the local database nor a loopback/unix-socket host",
             hint="point dbops at a dev database, or add --force if you really mean to wipe this one",

@@ -413,10 +413,12 @@ class _Worker:
         child = sql.Identifier(table.schema, name)
         if drop:
             error = self._with_retries(lambda: self._in_tx(sql.SQL("DROP TABLE {}").format(child)), f"drop {name}")
+            month = month_of_partition(table.name, name)
+            lo = _fmt(part.lower) if part else (_fmt(as_utc(month)) if month else None)
+            hi = _fmt(part.upper) if part else (_fmt(as_utc(add_months(month, 1))) if month else None)
             self.report.add(PartitionAction(
-                table.qualified, "error" if error else "dropped", name,
-                _fmt(part.lower) if part else None, _fmt(part.upper) if part else None,
-                lock="ACCESS EXCLUSIVE (on the detached table only)", detail=error or "",
+                table.qualified, "error" if error else "dropped", name, lo, hi,
+                detail=error or "DROP TABLE of the detached partition (no lock on the parent)",
             ))
             return
         comment = DETACH_COMMENT.format(parent=table.qualified) + f" on {datetime.now(UTC):%Y-%m-%d}"

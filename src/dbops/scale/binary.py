@@ -80,6 +80,19 @@ class Masked(NamedTuple):
     null: Any
 
 
+def take(value: Any, rows: np.ndarray) -> Any:
+    """The ``rows`` of a column value (array, ``Masked`` or ``Text``).
+
+    >>> take(Masked(np.array([1, 2, 3]), np.array([False, True, False])), np.array([1, 2])).null.tolist()
+    [True, False]
+    """
+    if isinstance(value, Masked):
+        return Masked(take(value.values, rows), np.asarray(value.null)[rows])
+    if hasattr(value, "segments"):
+        return value.take(rows)
+    return np.asarray(value)[rows]
+
+
 def to_micros(value: datetime) -> int:
     """A datetime as microseconds since 2000-01-01 UTC (naive = UTC).
 
@@ -195,4 +208,4 @@ class _Field:
         scatter_fixed(buf, at[keep] + 4, self.payload[keep].view(np.uint8).reshape(-1, self.size))
 
 
-__all__ = ["HEADER", "TRAILER", "BinaryEncoder", "Column", "Masked", "scatter_var", "to_days", "to_micros"]
+__all__ = ["HEADER", "TRAILER", "BinaryEncoder", "Column", "Masked", "scatter_var", "take", "to_days", "to_micros"]

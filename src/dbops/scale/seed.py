@@ -38,8 +38,10 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from dbops.errors import OperationFailed, RefusedError, UsageError
-from dbops.scale.binary import HEADER, TRAILER, BinaryEncoder, Column
+from dbops.scale.binary import HEADER, TRAILER, BinaryEncoder, Column, take
 
 if TYPE_CHECKING:
     import psycopg
@@ -112,7 +114,7 @@ def seed_at_scale(
     _ensure_history_partitions(settings, schema_settings, url, today)
     with connection(url) as conn:
         offsets = {t: _max_id(conn, t) for t in generator_class.tables} if filled else {}
-        counts = _load(conn, generator_class, (scale, seed, today, offsets), catalog, rebuild_indexes=not filled,
+        counts = _load(conn, generator_class, (scale, seed, today, offsets), catalog, fresh=not filled,
                        progress=progress)
         conn.commit()
     _analyze(url, generator_class.tables, counts)
@@ -143,15 +145,19 @@ def _analyze(url: str, tables: tuple[str, ...], counts: dict[str, int], workers:
 
 def _load(
     conn: psycopg.Connection, data_class: type, args: tuple, catalog: dict[str, list[Column]], *,
-    rebuild_indexes: bool, progress: Progress | None,
+    fresh: bool, progress: Progress | None,
 ) -> dict[str, int]:
     superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]
     if superuser:
         conn.execute("SET LOCAL session_replication_role = replica")
     conn.execute("SET LOCAL synchronous_commit = off")
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    dropped = _defer_constraints(conn, list(catalog), keep_foreign_keys=superuser) if rebuild_indexes else []
-    spools = _Spools(catalog)
+    frozen: set[str] = set()
+    dropped: list[str] = []
+    if fresh:
+        frozen = _truncate_for_freeze(conn, list(catalog))
+        dropped = _defer_constraints(conn, list(catalog), keep_foreign_keys=superuser)
+    spools = _Spools(conn, catalog, frozen)
     data = data_class(*args, spill=spools.spill)
     counts: dict[str, int] = {}
     try:
@@ -160,7 +166,8 @@ def _load(
             if batches is None:
                 counts[table] = spools.copy(conn, table, progress)
             else:
-                counts[table] = _copy_table(conn, table, catalog[table], batches, expected, progress)
+                counts[table] = _copy_table(conn, table, catalog[table], batches, expected, progress,
+                                            freeze=table in frozen)
     finally:
         spools.close()
     for definition in dropped:
@@ -185,14 +192,14 @@ def _encoder(table: str, columns: list[Column], batch: dict[str, list]) -> Binar
     return BinaryEncoder([c for c in columns if c.name in batch])
 
 
-def _copy_sql(table: str, encoder: BinaryEncoder) -> str:
+def _copy_sql(table: str, encoder: BinaryEncoder, freeze: bool) -> str:
     names = ", ".join(f'"{name}"' for name in encoder.names)
-    return f'COPY "{table}" ({names}) FROM STDIN (FORMAT binary)'
+    return f'COPY "{table}" ({names}) FROM STDIN (FORMAT binary{", FREEZE" if freeze else ""})'
 
 
 def _copy_table(
     conn: psycopg.Connection, table: str, columns: list[Column], batches: Iterator[dict[str, list]],
-    expected: int | None, progress: Progress | None,
+    expected: int | None, progress: Progress | None, *, freeze: bool = False,
 ) -> int:
     first = next(batches, None)
     if first is None:
@@ -202,7 +209,7 @@ def _copy_table(
     encoder = _encoder(table, columns, first)
     done = 0
     last_report = 0.0
-    with conn.cursor().copy(_copy_sql(table, encoder)) as copy:
+    with conn.cursor().copy(_copy_sql(table, encoder, freeze)) as copy:
         copy.write(HEADER)
         batch: dict[str, list] | None = first
         while batch is not None:
@@ -219,41 +226,96 @@ def _copy_table(
 
 
 class _Spools:
-    """Rows of tables generated during another table's pass, packed into temp files until their COPY."""
+    """Rows of tables generated during another table's pass, packed into temp files until their COPY.
 
-    MEMORY = 64 * 1024 * 1024  # then the spool moves to disk
+    Rows of a range-partitioned table are routed here to their partition (``_Router``) and COPY-ed
+    into it directly: PostgreSQL refuses COPY FREEZE on a partitioned table but accepts it on each
+    partition truncated in the transaction, and skips its own per-row routing.
+    """
 
-    def __init__(self, catalog: dict[str, list[Column]]) -> None:
+    MEMORY = 16 * 1024 * 1024  # per spool; beyond, the spool moves to disk
+
+    def __init__(self, conn: psycopg.Connection, catalog: dict[str, list[Column]], frozen: set[str]) -> None:
+        self.conn = conn
         self.catalog = catalog
-        self.files: dict[str, tuple[BinaryEncoder, Any, list[int]]] = {}
+        self.frozen = frozen
+        self.encoders: dict[str, BinaryEncoder] = {}
+        self.routers: dict[str, _Router | None] = {}
+        self.files: dict[str, dict[str, Any]] = {}  # table -> {relation: spool}
+        self.counts: dict[str, int] = {}
 
-    def spill(self, table: str, batch: dict[str, list]) -> None:
-        if table not in self.files:
-            self.files[table] = (_encoder(table, self.catalog[table], batch),
-                                 tempfile.SpooledTemporaryFile(max_size=self.MEMORY), [0])  # noqa: SIM115 (closed by close())
-        encoder, handle, count = self.files[table]
-        handle.write(encoder.pack(batch))
-        count[0] += len(batch["id"])
+    def spill(self, table: str, batch: dict[str, Any]) -> None:
+        if table not in self.encoders:
+            self.encoders[table] = _encoder(table, self.catalog[table], batch)
+            self.routers[table] = _Router.for_table(self.conn, table)
+            self.files[table] = {}
+        encoder, router = self.encoders[table], self.routers[table]
+        parts = router.split(batch) if router else [(table, batch)]
+        for relation, rows in parts:
+            if relation not in self.files[table]:
+                self.files[table][relation] = tempfile.SpooledTemporaryFile(max_size=self.MEMORY)  # noqa: SIM115 (closed by close())
+            self.files[table][relation].write(encoder.pack(rows))
+        self.counts[table] = self.counts.get(table, 0) + len(batch["id"])
 
     def copy(self, conn: psycopg.Connection, table: str, progress: Progress | None) -> int:
-        if table not in self.files:
-            if progress:
-                progress(table, 0, 0)
-            return 0
-        encoder, handle, (count,) = self.files[table]
-        handle.seek(0)
-        with conn.cursor().copy(_copy_sql(table, encoder)) as copy:
-            copy.write(HEADER)
-            while chunk := handle.read(4 * 1024 * 1024):
-                copy.write(chunk)
-            copy.write(TRAILER)
+        count = self.counts.get(table, 0)
+        for relation, handle in sorted(self.files.get(table, {}).items()):
+            handle.seek(0)
+            with conn.cursor().copy(_copy_sql(relation, self.encoders[table], relation in self.frozen)) as copy:
+                copy.write(HEADER)
+                while chunk := handle.read(4 * 1024 * 1024):
+                    copy.write(chunk)
+                copy.write(TRAILER)
         if progress:
             progress(table, count, count)
         return count
 
     def close(self) -> None:
-        for _, handle, _ in self.files.values():
-            handle.close()
+        for spools in self.files.values():
+            for handle in spools.values():
+                handle.close()
+
+
+class _Router:
+    """Sends rows of a range-partitioned table (time key, plain partitions) to their partition."""
+
+    def __init__(self, key: str, names: list[str], lower: np.ndarray, upper: np.ndarray, default: str | None):
+        self.key, self.names, self.lower, self.upper, self.default = key, names, lower, upper, default
+
+    @classmethod
+    def for_table(cls, conn: psycopg.Connection, table: str) -> _Router | None:
+        from dbops.partitions.ensure import TIME_TYPES, discover, partitions_of
+        from dbops.scale.binary import to_micros
+
+        found = [t for t in discover(conn) if t.schema == "public" and t.name == table]
+        if not found or not found[0].monthly_capable:
+            return None
+        parent = found[0]
+        kinds = dict(conn.execute("SELECT c.relname, c.relkind FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                                  "WHERE i.inhparent = %s", (parent.oid,)).fetchall())
+        parts = sorted((p for p in partitions_of(conn, parent) if p.lower and p.upper), key=lambda p: p.lower)
+        if any(kind != "r" for kind in kinds.values()) or parent.key_type not in TIME_TYPES[:2]:
+            return None  # sub-partitioned, or a date key: let PostgreSQL route
+        return cls(parent.key, [p.name for p in parts], np.array([to_micros(p.lower) for p in parts], dtype=np.int64),
+                   np.array([to_micros(p.upper) for p in parts], dtype=np.int64), parent.default)
+
+    def split(self, batch: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        key = np.asarray(batch[self.key], dtype=np.int64)
+        slot = np.searchsorted(self.lower, key, side="right") - 1
+        inside = (slot >= 0) & (key < self.upper[np.maximum(slot, 0)])
+        slot = np.where(inside, slot, len(self.names))  # len(names): the default partition
+        names = [*self.names, self.default or ""]
+        out = []
+        order = np.argsort(slot, kind="stable")
+        bounds = np.searchsorted(slot[order], np.arange(len(names) + 1))
+        for i, name in enumerate(names):
+            rows = order[bounds[i]:bounds[i + 1]]
+            if len(rows):
+                if not name:
+                    raise OperationFailed(f"seed: {len(rows)} rows fall outside every partition of the table",
+                                          hint="create the partitions first: `dbops partitions ensure`")
+                out.append((name, {column: take(value, rows) for column, value in batch.items()}))
+        return out
 
 
 def _columns(conn: psycopg.Connection, table: str) -> list[Column]:
@@ -269,6 +331,31 @@ def _columns(conn: psycopg.Connection, table: str) -> list[Column]:
         (f'public."{table}"',),
     ).fetchall()
     return [Column(*row) for row in rows]
+
+
+def _truncate_for_freeze(conn: psycopg.Connection, tables: list[str]) -> set[str]:
+    """Lock the (empty) tables, make sure they are still empty, and TRUNCATE them in the load's
+    transaction so that COPY may use FREEZE (pgbench -i does the same): rows are written frozen and
+    all-visible, sparing the hint-bit writes and freezing work that would follow. Returns the relations
+    COPY can freeze: the plain tables and the partitions (PostgreSQL refuses FREEZE on a partitioned
+    parent; ``_Spools`` routes its rows to the partitions)."""
+    names = ", ".join(f'"{t}"' for t in tables)
+    conn.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+    filled = [t for t in tables if conn.execute(f'SELECT EXISTS (SELECT 1 FROM "{t}")').fetchone()[0]]
+    if filled:
+        raise RefusedError(f"{', '.join(filled)} received rows while the seed was starting",
+                           hint="run it again (it will refuse a non-empty schema), or pass --append")
+    conn.execute(f"TRUNCATE {names}")
+    rows = conn.execute(
+        """
+        SELECT c.relname FROM pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+          AND (c.relname = ANY(%(t)s) OR c.oid IN (SELECT i.inhrelid FROM pg_inherits i JOIN pg_class p
+                                                   ON p.oid = i.inhparent WHERE p.relname = ANY(%(t)s)))
+        """,
+        {"t": tables},
+    ).fetchall()
+    return {name for (name,) in rows}
 
 
 def _defer_constraints(conn: psycopg.Connection, tables: list[str], *, keep_foreign_keys: bool) -> list[str]:

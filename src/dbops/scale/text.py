@@ -117,6 +117,21 @@ class Text:
         lengths = np.where(null, 0, self.lengths) if null.any() else self.lengths
         return Text(self.n, self.segments, lengths, null if null.any() else None)
 
+    def take(self, rows: np.ndarray) -> Text:
+        """The strings of ``rows`` (an index array), in that order.
+
+        >>> Text.from_list(["a", None, "bc"]).take(np.array([2, 1])).to_list()
+        ['bc', None]
+        """
+        segments = []
+        for segment in self.segments:
+            if segment[0] == "fixed":
+                segments.append(("fixed", segment[1][rows]))
+            else:
+                _, flat, start, length = segment
+                segments.append(("var", flat, start[rows], length[rows]))
+        return Text(len(rows), segments, self.lengths[rows], None if self.null is None else self.null[rows])
+
     def write(self, buf: np.ndarray, at: np.ndarray) -> None:
         """Scatter the rows' bytes into ``buf`` from offsets ``at`` (NULL rows are skipped)."""
         rows = None if self.null is None else ~self.null
