@@ -1,20 +1,35 @@
 """Benchmark of `dbops check locks` against squawk on the PrairieLearn corpus (same files, same run).
 
 Prints: files/statements processed, crashes, the unanalysed share, findings per lock-hazard rule next
-to squawk's (rule names mapped), cold throughput (statements/s), and the warm (cached) rerun time
-against squawk's time — as ratios measured in this run.
+to squawk's (rule names mapped), then timings, every one taken in a fresh process next to squawk's
+(run as a subprocess in the same run, interleaved, median of --runs; wall and CPU time):
 
-    python benchmarks/locks.py [CORPUS_DIR]
+* cold lint throughput: a fresh Python process imports the lint (that one-off import cost is printed
+  on its own) and lints the corpus with no cache — statements/s by wall and by CPU time;
+  goal >= 5,000 statements/s;
+* the cold and the warm (content-hash cache filled, nothing changed) `dbops check locks … --format json`
+  command line, next to `squawk --reporter json` on the same files; goal: warm faster than squawk.
+  Two reference rows explain the warm figure: the same warm run with `--format github` (no JSON
+  rendering), and the floor of any Python command line here — the interpreter plus the standard
+  modules dbops' settings and findings are built on (dataclasses, tomllib, pathlib, json).
+
+    python benchmarks/locks.py [CORPUS_DIR] [--runs 7]
 
 squawk-cli is a bench-only dependency (`pip install squawk-cli`); without it only dbops' figures
 print. The corpus runs as one transaction per file on PostgreSQL 16 (PrairieLearn's runner), i.e.
 `--assume-in-transaction --pg-version 16` for both tools.
+
+The machine is shared: compare the figures of one run with each other (the ratios), not across runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT / ".." / "shared" / "corpora" / "prairielearn"
+GOAL_STATEMENTS_PER_SECOND = 5_000
 
 # squawk rule -> dbops rule, for the lock-hazard rules (squawk's style rules are left out).
 SQUAWK_TO_DBOPS = {
@@ -55,26 +71,58 @@ LOCK_RULES = [
     "drop-not-null", "truncate-cascade", "vacuum-full-or-cluster", "lock-table",
 ]
 
+# A fresh process: import the lint (timed apart), then lint the corpus without cache (timed).
+COLD_SCRIPT = """
+import json, sys, time
+from pathlib import Path
+w0, c0 = time.perf_counter(), time.process_time()
+from dbops.config import load_settings
+from dbops.lint import lint_paths
+from dbops.lint import engine, registry, sqltext
+registry.load_rules(); sqltext.tokenize("SELECT 1")
+w1, c1 = time.perf_counter(), time.process_time()
+settings = load_settings(Path(sys.argv[1]), env={})
+report = lint_paths([sys.argv[2]], settings, assume_in_transaction=True, pg_version=16, cache=False)
+w2, c2 = time.perf_counter(), time.process_time()
+print(json.dumps({"import_wall": w1 - w0, "import_cpu": c1 - c0, "lint_wall": w2 - w1, "lint_cpu": c2 - c1,
+                  "statements": report.summary["statements"]}))
+"""
 
-def squawk_run(files: list[Path]) -> tuple[list[dict] | None, float]:
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, CPU seconds of the child, the result) of one subprocess."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def squawk_command(files: list[Path]) -> list[str] | None:
     exe = shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
     if not Path(exe).exists():
-        return None, 0.0
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [exe, "--pg-version", "16.0", "--assume-in-transaction", "--reporter", "json", *map(str, files)],
-        capture_output=True, text=True,
-    )
-    elapsed = time.perf_counter() - started
-    try:
-        return json.loads(proc.stdout or "[]"), elapsed
-    except json.JSONDecodeError:
-        print(f"squawk output not JSON (exit {proc.returncode}): {proc.stderr[:200]}")
-        return None, elapsed
+        return None
+    return [exe, "--pg-version", "16.0", "--assume-in-transaction", "--reporter", "json", *map(str, files)]
+
+
+def dbops_command(files: list[Path]) -> list[str]:
+    exe = Path(sys.executable).parent / "dbops"
+    head = [str(exe)] if exe.exists() else [sys.executable, "-m", "dbops"]
+    return [*head, "check", "locks", "--assume-in-transaction", "--pg-version", "16", "--format", "json",
+            *map(str, files)]
 
 
 def main() -> int:
-    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CORPUS
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS))
+    parser.add_argument("--runs", type=int, default=7, help="timed runs of each command (median)")
+    args = parser.parse_args()
+    corpus = Path(args.corpus)
     if not corpus.is_dir():
         print(f"corpus not found: {corpus}")
         return 2
@@ -86,47 +134,127 @@ def main() -> int:
     from dbops.lint import lint_paths
     from dbops.lint.api import collect_files
 
-    with tempfile.TemporaryDirectory() as cache_dir:
-        settings = load_settings(ROOT, env={})
-        settings = replace(settings, locks=replace(settings.locks, cache_dir=cache_dir))
-        # per-file crash accounting: lint each file alone first (an exception would be a crash)
+    work = Path(tempfile.mkdtemp(prefix="dbops-locks-bench-"))
+    try:
+        # A project whose [tool.dbops] is this repository's: the command line's cache lives under it.
+        project = work / "project"
+        project.mkdir()
+        shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
+        settings = load_settings(project, env={})
+        cli_cache = project / settings.locks.cache_dir if settings.locks.cache_dir else None
+        settings = replace(settings, locks=replace(settings.locks, cache_dir=str(work / "cache")))
+
+        # Correctness: every file alone (an exception would be a crash), then the corpus in one run.
         crashes = 0
-        lint_paths(files[:1], settings, assume_in_transaction=True, pg_version=16, cache=False)  # imports, warm-up
-        started = time.perf_counter()
-        cold = lint_paths([corpus], settings, assume_in_transaction=True, pg_version=16, cache=True)
-        cold_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        warm = lint_paths([corpus], settings, assume_in_transaction=True, pg_version=16, cache=True)
-        warm_seconds = time.perf_counter() - started
         for path in collect_files([corpus]):
             try:
                 lint_paths([path], settings, assume_in_transaction=True, pg_version=16, cache=False)
             except Exception as exc:  # a crash: must stay 0
                 crashes += 1
                 print(f"CRASH {path}: {type(exc).__name__}: {exc}")
-        # the warm rerun as a user runs it: a fresh process
+        cold = lint_paths([corpus], settings, assume_in_transaction=True, pg_version=16, cache=True)
         started = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-c",
-             "import sys; from dataclasses import replace; from dbops.config import load_settings; "
-             "from pathlib import Path; from dbops.lint import lint_paths; s = load_settings(Path(sys.argv[1]), env={}); "
-             "s = replace(s, locks=replace(s.locks, cache_dir=sys.argv[3])); "
-             "r = lint_paths([sys.argv[2]], s, assume_in_transaction=True, pg_version=16); "
-             "print(r.summary['cache_hits'])", str(ROOT), str(corpus), cache_dir],
-            capture_output=True, text=True,
-        )
-        warm_process_seconds = time.perf_counter() - started
+        warm = lint_paths([corpus], settings, assume_in_transaction=True, pg_version=16, cache=True)
+        warm_in_process = time.perf_counter() - started
 
-    statements = cold.summary["statements"]
-    print(f"corpus: {corpus.resolve()}")
-    print(f"files processed: {cold.summary['files']} of {len(files)}   statements: {statements}   crashes: {crashes}")
-    print(f"unanalysed: {cold.summary['unanalysed']} statements = {100 * cold.summary['unanalysed_share']:.2f}% "
-          "(goal < 2%)")
-    squawk, squawk_seconds = squawk_run(files)
+        statements = cold.summary["statements"]
+        print(f"corpus: {corpus.resolve()}")
+        print(f"files processed: {cold.summary['files']} of {len(files)}   statements: {statements}   "
+              f"crashes: {crashes}")
+        print(f"unanalysed: {cold.summary['unanalysed']} statements = {100 * cold.summary['unanalysed_share']:.2f}% "
+              "(goal < 2%)")
 
+        # Timings: every command in a fresh process, interleaved with squawk's runs.
+        env = {**os.environ, "DBOPS_PROJECT_DIR": str(project), "COLUMNS": "200"}
+        squawk = squawk_command(files)
+        ours = dbops_command(files)
+        github = [*ours[:ours.index("--format")], "--format", "github", *map(str, files)]
+        floor = [sys.executable, "-c", "import dataclasses, json, pathlib, tomllib"]
+        cold_cmd = [sys.executable, "-c", COLD_SCRIPT, str(project), str(corpus)]
+        timed(cold_cmd, env)  # first runs: page cache, bytecode
+        timed(ours, env)
+        squawk_out = timed(squawk, env)[2] if squawk else None
+        samples: dict[str, list[tuple[float, float]]] = {
+            k: [] for k in ("squawk", "lint", "cli-cold", "cli-warm", "cli-warm-github", "floor")}
+        imports: list[tuple[float, float]] = []
+        cold_proc = warm_proc = None
+        for _ in range(args.runs):
+            if squawk:
+                wall, cpu, _proc = timed(squawk, env)
+                samples["squawk"].append((wall, cpu))
+            _wall, _cpu, proc = timed(cold_cmd, env)
+            if proc.returncode != 0:
+                print(proc.stderr)
+                return 2
+            data = json.loads(proc.stdout)
+            samples["lint"].append((data["lint_wall"], data["lint_cpu"]))
+            imports.append((data["import_wall"], data["import_cpu"]))
+            if cli_cache is not None:
+                shutil.rmtree(cli_cache, ignore_errors=True)
+            wall, cpu, cold_proc = timed(ours, env)
+            samples["cli-cold"].append((wall, cpu))
+            wall, cpu, warm_proc = timed(ours, env)
+            samples["cli-warm"].append((wall, cpu))
+            samples["cli-warm-github"].append(timed(github, env)[:2])
+            samples["floor"].append(timed(floor, env)[:2])
+        warm_hits = json.loads(warm_proc.stdout)["summary"]["files"]["cache_hits"]
+        same = _findings(cold_proc.stdout) == _findings(warm_proc.stdout) == _as_dicts(cold.findings)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    squawk_findings = json.loads(squawk_out.stdout or "[]") if squawk_out is not None else None
+    _comparison(cold, squawk_findings)
+
+    print()
+    lint_wall = median([w for w, _ in samples["lint"]])
+    lint_cpu = median([c for _, c in samples["lint"]])
+    print(f"cold lint, fresh process (median of {args.runs}): {lint_wall * 1000:.0f} ms wall = "
+          f"{statements / lint_wall:,.0f} statements/s; {lint_cpu * 1000:.0f} ms CPU = {statements / lint_cpu:,.0f} "
+          f"statements/s (goal >= {GOAL_STATEMENTS_PER_SECOND:,}/s: ratio {statements / lint_wall / GOAL_STATEMENTS_PER_SECOND:.2f} "
+          f"by wall, {statements / lint_cpu / GOAL_STATEMENTS_PER_SECOND:.2f} by CPU)")
+    print(f"  one-off imports before it (sqlglot, rules): {median([w for w, _ in imports]) * 1000:.0f} ms wall, "
+          f"{median([c for _, c in imports]) * 1000:.0f} ms CPU")
+    print(f"warm rerun in process (cache, {warm.summary['cache_hits']} of {len(files)} files): "
+          f"{warm_in_process * 1000:.1f} ms")
+    print()
+    print(f"fresh-process command lines, median of {args.runs} (wall / CPU):")
+    rows = [("squawk --reporter json", "squawk"), ("dbops check locks --format json, cold", "cli-cold"),
+            (f"dbops check locks --format json, warm ({warm_hits} cache hits)", "cli-warm"),
+            ("  reference: the same warm run, --format github", "cli-warm-github"),
+            ("  reference: python -c 'import dataclasses, json, pathlib, tomllib'", "floor")]
+    sq_wall = median([w for w, _ in samples["squawk"]])
+    sq_cpu = median([c for _, c in samples["squawk"]])
+    for label, key in rows:
+        if not samples[key]:
+            continue
+        wall = median([w for w, _ in samples[key]])
+        cpu = median([c for _, c in samples[key]])
+        ratio = "" if key in ("squawk", "floor") or not samples["squawk"] else \
+            f"   squawk/dbops: {sq_wall / wall:.2f}x wall, {sq_cpu / cpu:.2f}x CPU (>1: dbops faster)"
+        print(f"  {label:58} {wall * 1000:7.1f} ms / {cpu * 1000:7.1f} ms{ratio}")
+    print(f"findings identical cold / warm / in-process: {same}")
+    return 1 if crashes or not same else 0
+
+
+def _findings(stdout: str) -> list[tuple]:
+    return [_key(f) for f in json.loads(stdout)["findings"]]
+
+
+def _as_dicts(findings: list) -> list[tuple]:
+    from dbops.findings import Report
+
+    return [_key(f) for f in Report(list(findings)).to_dict()["findings"]]
+
+
+def _key(finding: dict) -> tuple:
+    """A finding without the spelling of its file's directory (the runs name the files differently)."""
+    return (Path(finding.get("file", "")).name, *sorted((k, str(v)) for k, v in finding.items() if k != "file"))
+
+
+def _comparison(cold, squawk: list[dict] | None) -> None:
     ours = Counter(f.rule for f in cold.findings)
-    theirs = Counter()
-    raw_theirs = Counter()
+    theirs: Counter[str] = Counter()
+    raw_theirs: Counter[str] = Counter()
     if squawk is not None:
         for item in squawk:
             raw_theirs[item["rule_name"]] += 1
@@ -142,19 +270,6 @@ def main() -> int:
     others = {k: v for k, v in raw_theirs.items() if k not in SQUAWK_TO_DBOPS}
     if others:
         print(f"squawk style/other rules not compared: {dict(sorted(others.items()))}")
-    print()
-    cold_rate = statements / cold_seconds
-    print(f"cold: {cold_seconds:.3f} s = {cold_rate:,.0f} statements/s (goal >= 5,000/s; ratio {cold_rate / 5000:.2f})")
-    print(f"warm rerun (cache, in process): {warm_seconds * 1000:.1f} ms, {warm.summary['cache_hits']} of "
-          f"{len(files)} files from cache")
-    print(f"warm rerun (cache, fresh Python process): {warm_process_seconds * 1000:.1f} ms "
-          f"(cache hits: {proc.stdout.strip() or proc.stderr.strip()[:80]})")
-    if squawk is not None:
-        print(f"squawk (one process, all files): {squawk_seconds * 1000:.1f} ms")
-        print(f"ratio squawk / dbops warm: in process {squawk_seconds / warm_seconds:.2f}x, "
-              f"fresh process {squawk_seconds / warm_process_seconds:.2f}x  (>1 means dbops is faster)")
-        print(f"ratio squawk / dbops cold: {squawk_seconds / cold_seconds:.2f}x")
-    return 1 if crashes else 0
 
 
 if __name__ == "__main__":

@@ -124,6 +124,8 @@ def test_healthcare_consistency_and_shape(healthcare_db, settings):
     assert _one(url, "SELECT count(*) FROM users WHERE (clinic_id IS NULL) <> (role_type = 'SUPER_ADMIN')") == 0
     # the history's months got their partitions: nothing piled up in the default one
     assert _one(url, "SELECT count(*) FROM appointment_audit_logs_default") == 0
+    assert _one(url, "SELECT count(*) FROM appointment_audit_logs WHERE tableoid::regclass::text <> "
+                     "'appointment_audit_logs_p' || to_char(performed_at AT TIME ZONE 'UTC', 'YYYYMM')") == 0
     assert _one(url, "SELECT count(DISTINCT tableoid) FROM appointment_audit_logs") >= 24
     # sequences continue after the generated ids; statistics exist
     with psycopg.connect(url, autocommit=True) as conn:

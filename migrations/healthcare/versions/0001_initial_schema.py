@@ -151,7 +151,7 @@ def upgrade() -> None:
     op.create_index('ix_doctor_availability_appointment', 'doctor_availability', ['appointment_id'], unique=False, postgresql_where=sa.text('appointment_id IS NOT NULL'))
     op.create_index('ix_doctor_availability_clinic_slot', 'doctor_availability', ['clinic_id', 'slot_date_time'], unique=False)
 
-    _create_audit_partitions(datetime.date.today(), months_back=3, months_ahead=3)
+    _create_audit_partitions(datetime.datetime.now(datetime.UTC).date(), months_back=3, months_ahead=3)
 
 
 def _month_start(day: datetime.date, offset: int) -> datetime.date:
@@ -165,7 +165,8 @@ def _create_audit_partitions(today: datetime.date, *, months_back: int, months_a
         start, end = _month_start(today, offset), _month_start(today, offset + 1)
         op.execute(
             f"CREATE TABLE appointment_audit_logs_p{start:%Y%m} PARTITION OF appointment_audit_logs "
-            f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+            # explicit UTC: a bare date would be read in the session's time zone
+            f"FOR VALUES FROM ('{start.isoformat()} 00:00:00+00') TO ('{end.isoformat()} 00:00:00+00')"
         )
     op.execute("CREATE TABLE appointment_audit_logs_default PARTITION OF appointment_audit_logs DEFAULT")
 

@@ -14,13 +14,15 @@ import sys
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI (``argv`` defaults to ``sys.argv[1:]``; exits when it is None)."""
     args = sys.argv[1:] if argv is None else argv
-    from dbops.cli.lint_cmds import fast_check_locks
+    code = None
+    if "locks" in args:  # `dbops check locks …`: the one fast path today (other commands import nothing extra)
+        from dbops.cli.lint_cmds import fast_check_locks
 
-    try:
-        code = fast_check_locks(list(args))
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        code = 130
+        try:
+            code = fast_check_locks(list(args))
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted\n")
+            code = 130
     if code is None:
         from dbops.cli.main import run as run_app
 

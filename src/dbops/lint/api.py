@@ -8,18 +8,19 @@ cache hit never loads it.
 from __future__ import annotations
 
 import errno
-import hashlib
+import gc
 import os
 import stat
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from dbops.errors import InputError
 from dbops.findings import Finding, Report
-from dbops.lint.cache import CACHE_FILE, Cache, decode_finding, decode_journal, engine_fingerprint
+from dbops.lint.cache import CACHE_FILE, Cache, blake2b, decode_finding, decode_journal, engine_fingerprint
 from dbops.lint.options import DEFAULT_NO_TRANSACTION_MARKERS, Options
 
 __all__ = ["CACHE_FILE", "Cache", "collect_files", "engine_fingerprint", "lint_paths", "lint_revisions", "lint_sql",
@@ -141,6 +142,23 @@ def _as_path(raw: str | Path) -> str | Path:
 _MISSING = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while linting a batch of files.
+
+    Linting allocates many short-lived objects and hardly any cycles (about 2,000 for the
+    565 files of the PrairieLearn corpus), but the collector's full passes would walk every
+    object the parser's import created (20–40 ms per pass): pause it, and restore it after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _display(path: str | Path, cwd: str) -> str:
     text = str(path)
     if text.startswith(cwd):
@@ -149,12 +167,19 @@ def _display(path: str | Path, cwd: str) -> str:
 
 
 def _read(path: str | Path) -> bytes:
+    """The bytes of a file (plain os calls: half the cost of ``open().read()`` for CI's hundreds of files)."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror or exc}", location=str(path),
                          hint="check the path and its permissions") from None
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -181,6 +206,13 @@ def lint_paths(
     ``[tool.dbops.locks] cache_dir``: a rerun skips every file whose content,
     options and preceding history are unchanged.
     """
+    with _gc_paused():
+        return _lint_paths(paths, settings, assume_in_transaction=assume_in_transaction, pg_version=pg_version,
+                           cache=cache)
+
+
+def _lint_paths(paths: Iterable[str | Path], settings: Any, *, assume_in_transaction: bool | None,
+                pg_version: int | None, cache: bool) -> Report:
     started = time.perf_counter()
     options = options_from_settings(settings, assume_in_transaction=assume_in_transaction, pg_version=pg_version)
     files = collect_files(paths)
@@ -190,10 +222,9 @@ def lint_paths(
     option_key = (options.key() + engine_fingerprint()).encode()
     catalog = None  # the history of column types, built on the first file that is not a cache hit
     pending: list[bytes] = []  # journals of cached files not yet replayed into the catalog
-    chain = hashlib.blake2b(option_key, digest_size=20).digest()
+    chain = blake2b(option_key, digest_size=20).digest()
     findings: list[Finding] = []
     statements = unanalysed = hits = 0
-    blake2b = hashlib.blake2b
     for item in files:
         if item == "-":
             name, data = "<stdin>", sys.stdin.read().encode("utf-8")

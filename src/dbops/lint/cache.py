@@ -20,7 +20,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import marshal
 import os
 import sys
@@ -28,6 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from dbops.findings import Finding, Severity
+
+try:  # hashlib's own blake2b, without hashlib's import of OpenSSL (a few ms of every warm run)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - not CPython
+    from hashlib import blake2b
 
 CACHE_FILE = "locks.cache"
 _CACHE_VERSION = 2
@@ -92,7 +96,7 @@ def engine_fingerprint() -> str:
                     stat = os.stat(os.path.join(folder, name))
                     parts.append(f"{os.path.relpath(os.path.join(folder, name), here)}:{stat.st_size}:{stat.st_mtime_ns}")
         parts.extend(_sqlglot_version_files())
-        _ENGINE_FINGERPRINT = hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+        _ENGINE_FINGERPRINT = blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
     return _ENGINE_FINGERPRINT
 
 

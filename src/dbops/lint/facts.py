@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlglot.tokens import TokenType
@@ -189,8 +190,14 @@ def _skip_words(toks: list[Any], i: int, *words: str) -> int:
 
 def _split_top(toks: list[Any], sep: Any = _T_COMMA) -> list[list[Any]]:
     """``toks`` cut at the separators outside parentheses/brackets (empty parts dropped)."""
-    cuts = []
+    return [toks[a:b] for a, b in _top_level_spans(toks, sep)]
+
+
+def _top_level_spans(toks: list[Any], sep: Any = _T_COMMA) -> list[tuple[int, int]]:
+    """``_split_top`` as (start, end) index pairs into ``toks``."""
+    spans = []
     depth = 0
+    start = 0
     opening, closing = _OPENING, _CLOSING
     for k, tok in enumerate(toks):
         ttype = tok.token_type
@@ -199,16 +206,12 @@ def _split_top(toks: list[Any], sep: Any = _T_COMMA) -> list[list[Any]]:
         elif ttype in closing:
             depth -= 1
         elif ttype is sep and depth == 0:
-            cuts.append(k)
-    parts: list[list[Any]] = []
-    start = 0
-    for k in cuts:
-        if k > start:
-            parts.append(toks[start:k])
-        start = k + 1
+            if k > start:
+                spans.append((start, k))
+            start = k + 1
     if start < len(toks):
-        parts.append(toks[start:])
-    return parts
+        spans.append((start, len(toks)))
+    return spans
 
 
 def _top_words(toks: list[Any]) -> list[str]:
@@ -305,9 +308,11 @@ def _dispatch(stmt: Stmt, raw: RawStatement, text: str, index: LineIndex | None,
         _dml(stmt, raw, text, first)
     elif first in ("LOCK", "REINDEX", "VACUUM", "CLUSTER", "REFRESH", "DO", "CALL", "EXECUTE"):
         words_toks = toks if toks[0].token_type not in (_T_COMMAND, _T_LOCK) else None
+        rest_toks = None
         if words_toks is None:
             rest, offset = rest_text(text, raw)
-            words_toks = [toks[0], *tokenize(rest)]
+            rest_toks = tokenize(rest)
+            words_toks = [toks[0], *rest_toks]
         else:
             offset = 0
         {
@@ -318,7 +323,7 @@ def _dispatch(stmt: Stmt, raw: RawStatement, text: str, index: LineIndex | None,
             "REFRESH": _refresh,
         }.get(first, _opaque)(stmt, words_toks)
         if first == "DO":
-            _do_block(stmt, raw, text, index, base, offset)
+            _do_block(stmt, raw, text, index, base, offset, rest_toks)
     elif first in _HARMLESS_FIRST:
         stmt.kind = "other"
         if first == "COMMENT":
@@ -400,11 +405,12 @@ def _create_table(stmt: Stmt, raw: RawStatement, text: str, i: int) -> None:
     stmt.table, stmt.display = name, display
     upper = [t.text.upper() for t in toks]
     # Referenced tables (FOREIGN KEY / REFERENCES) take SHARE ROW EXCLUSIVE; PARTITION OF locks the parent.
-    for k, word in enumerate(upper):
-        if word == "REFERENCES":
-            ref, _, _ = read_name(toks, k + 1)
-            if ref:
-                stmt.other_locks[ref] = max(stmt.other_locks.get(ref, 0), L.SHARE_ROW_EXCLUSIVE)
+    k = -1
+    for _ in range(upper.count("REFERENCES")):
+        k = upper.index("REFERENCES", k + 1)
+        ref, _, _ = read_name(toks, k + 1)
+        if ref:
+            stmt.other_locks[ref] = max(stmt.other_locks.get(ref, 0), L.SHARE_ROW_EXCLUSIVE)
     if j + 1 < len(toks) and upper[j] == "PARTITION" and upper[j + 1] == "OF":
         parent, _, _ = read_name(toks, j + 2)
         if parent:
@@ -414,7 +420,7 @@ def _create_table(stmt: Stmt, raw: RawStatement, text: str, i: int) -> None:
     # Column types from sqlglot's tree (allow-list: exp.Create of kind TABLE with a Schema).
     if j < len(toks) and toks[j].token_type is _T_L_PAREN:
         close = _matching_paren(toks, j)
-        if close is not None and _create_columns_tokens(stmt, toks[j + 1:close]):
+        if close is not None and _create_columns_tokens(stmt, toks[j + 1:close], upper[j + 1:close]):
             return
         tree = _parse(toks, text)
         from sqlglot import exp
@@ -435,14 +441,14 @@ _TABLE_CONSTRAINT_START = {"CONSTRAINT", "PRIMARY KEY", "PRIMARY", "UNIQUE", "CH
                            "EXCLUDE", "LIKE"}
 
 
-def _create_columns_tokens(stmt: Stmt, toks: list[Any]) -> bool:
+def _create_columns_tokens(stmt: Stmt, toks: list[Any], upper: list[str]) -> bool:
+    """The column types of a CREATE TABLE from its ``( … )`` tokens (``upper``: their upper-cased text)."""
     columns: dict[str, TypeInfo] = {}
-    for element in _split_top(toks):
-        upper = [t.text.upper() for t in element]
-        if upper[0] in _TABLE_CONSTRAINT_START:
+    for a, b in _top_level_spans(toks):
+        if upper[a] in _TABLE_CONSTRAINT_START:
             continue
         action = Action(kind="add_column")
-        if not _column_def_tokens(action, element, upper) and action.type is None:
+        if not _column_def_tokens(action, toks[a:b], upper[a:b]) and action.type is None:
             return False
         columns[action.column] = action.type
         if action.json:
@@ -564,17 +570,6 @@ def _alter_table(stmt: Stmt, raw: RawStatement, text: str, i: int) -> None:
     stmt.slow = slow
     if unknown:
         stmt.unanalysed = "; ".join(unknown)
-
-
-def _needs_tree(piece: list[Any]) -> bool:
-    head = _up(piece[0])
-    if head == "ADD":
-        nxt = _up(piece[1]) if len(piece) > 1 else ""
-        return nxt not in _CONSTRAINT_WORDS
-    if head == "ALTER":
-        words = _top_words(piece[:6])
-        return "TYPE" in words or "DEFAULT" in words
-    return False
 
 
 def _action(piece: list[Any], text: str, node: Any) -> Action:
@@ -757,8 +752,13 @@ def type_from_tokens(toks: list[Any]) -> TypeInfo | None:
         i += 1
     if not words:
         return None
-    name = " ".join(words).replace(" . ", ".")
-    return TypeInfo(canonical(name), tuple(params), array)
+    return _type_info(" ".join(words).replace(" . ", "."), tuple(params), array)
+
+
+@lru_cache(maxsize=4096)
+def _type_info(name: str, params: tuple[int, ...], array: bool) -> TypeInfo:
+    """One (immutable, shared) TypeInfo per type as written: migrations repeat a handful of types."""
+    return TypeInfo(canonical(name), params, array)
 
 
 _SERIAL_WORDS = frozenset({"SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL4", "SERIAL8", "SERIAL2"})
@@ -1269,10 +1269,15 @@ def _opaque(stmt: Stmt, toks: list[Any]) -> None:
 _PLPGSQL_SKIP = {"RAISE", "RETURN", "NULL", "EXIT", "CONTINUE", "GET", "OPEN", "FETCH", "CLOSE", "MOVE", "ASSERT"}
 
 
-def _do_block(stmt: Stmt, raw: RawStatement, text: str, index: LineIndex | None, base: int, offset: int) -> None:
-    """Analyse the SQL statements inside a PL/pgSQL DO block (each as if it ran)."""
+def _do_block(stmt: Stmt, raw: RawStatement, text: str, index: LineIndex | None, base: int, offset: int,
+              rest_toks: list[Any] | None = None) -> None:
+    """Analyse the SQL statements inside a PL/pgSQL DO block (each as if it ran).
+
+    ``rest_toks``: the tokens of the text after ``DO`` when the caller has them already.
+    """
     rest = text[offset:raw.end]
-    rest_toks = tokenize(rest)
+    if rest_toks is None:
+        rest_toks = tokenize(rest)
     body_tok = next((t for t in rest_toks if t.token_type is _T_HEREDOC_STRING), None)
     if body_tok is None:
         body_tok = next((t for t in rest_toks if t.token_type is _T_STRING), None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from bisect import bisect_right as _bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -115,7 +116,10 @@ def split(text: str, tokens: list[Any] | None = None, *, index: LineIndex | None
         # The common case: cut on every semicolon (no BEGIN ATOMIC body to keep whole).
         region_start = 0
         start = 0
-        for position in [k for k, ttype in enumerate(types) if ttype is _SEMI]:
+        find = types.index
+        position = -1
+        for _ in range(types.count(_SEMI)):
+            position = find(_SEMI, position + 1)
             if position > start:
                 raw = _make(text, tokens[start:position], tokens[position].start, index, region_start)
                 statements.append(raw)
@@ -162,21 +166,15 @@ def _has_atomic(tokens: list[Any], types: list[Any]) -> bool:
 
 
 def _make(text: str, toks: list[Any], end: int, index: LineIndex, region_start: int) -> RawStatement:
-    first = toks[0]
-    start = first.start
-    line, column = index.position(start)
+    start = toks[0].start
+    starts = index.starts
+    row = _bisect_right(starts, start) - 1  # LineIndex.position, inlined: called for every statement
     stmt_end = end
     while stmt_end > start and text[stmt_end - 1].isspace():
         stmt_end -= 1
-    return RawStatement(
-        tokens=toks,
-        start=start,
-        end=stmt_end,
-        line=line,
-        column=column,
-        stop_line_end=index.line_end(max(end, start)),
-        region_start=region_start,
-    )
+    stop_row = _bisect_right(starts, end if end > start else start)  # LineIndex.line_end
+    stop_line_end = starts[stop_row] - 1 if stop_row < len(starts) else 1 << 60
+    return RawStatement(toks, start, stmt_end, row + 1, start - starts[row] + 1, stop_line_end, region_start)
 
 
 # --- comments -------------------------------------------------------------------------------

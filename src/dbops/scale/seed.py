@@ -10,7 +10,8 @@ How it stays fast and safe:
   (``dbops.scale.binary``), ids given explicitly so foreign keys and the
   tenant key are consistent by construction;
 * the whole load is one transaction: an interrupted seed leaves nothing
-  behind, so rerunning is always safe;
+  behind (but the empty monthly partitions created first), so rerunning is
+  always safe;
 * as a superuser the load runs with ``session_replication_role = replica``
   (what ``pg_restore --disable-triggers`` does): foreign-key triggers do not
   fire per row, the data being consistent by construction (the tests check
@@ -22,6 +23,12 @@ How it stays fast and safe:
   Primary keys stay (ids arrive in order). Without superuser rights the
   foreign keys are dropped and re-added too, so PostgreSQL validates all
   rows at once instead of one trigger query per row;
+* on an empty schema the tables are also locked, checked empty again and
+  TRUNCATEd in the load's transaction, so every COPY runs with FREEZE (as
+  ``pgbench -i`` does): rows land frozen and all-visible, no hint-bit
+  rewrite or freezing pass follows. Rows of a partitioned table are routed
+  to their partition by the client and COPY-ed into it (FREEZE is refused
+  on a partitioned parent);
 * with ``append`` every constraint and index stays in place;
 * the monthly partitions the history needs are created first (with
   ``dbops.partitions``), so audit rows do not pile up in the default
@@ -157,7 +164,7 @@ def _load(
     if fresh:
         frozen = _truncate_for_freeze(conn, list(catalog))
         dropped = _defer_constraints(conn, list(catalog), keep_foreign_keys=superuser)
-    spools = _Spools(conn, catalog, frozen)
+    spools = _Spools(conn, catalog, frozen, data_class.spilled)
     data = data_class(*args, spill=spools.spill)
     counts: dict[str, int] = {}
     try:
@@ -235,20 +242,19 @@ class _Spools:
 
     MEMORY = 16 * 1024 * 1024  # per spool; beyond, the spool moves to disk
 
-    def __init__(self, conn: psycopg.Connection, catalog: dict[str, list[Column]], frozen: set[str]) -> None:
-        self.conn = conn
+    def __init__(self, conn: psycopg.Connection, catalog: dict[str, list[Column]], frozen: set[str],
+                 tables: tuple[str, ...]) -> None:
         self.catalog = catalog
         self.frozen = frozen
         self.encoders: dict[str, BinaryEncoder] = {}
-        self.routers: dict[str, _Router | None] = {}
-        self.files: dict[str, dict[str, Any]] = {}  # table -> {relation: spool}
+        # read now: spill() runs while another table's COPY holds the connection
+        self.routers = {table: _Router.for_table(conn, table) for table in tables}
+        self.files: dict[str, dict[str, Any]] = {table: {} for table in tables}  # table -> {relation: spool}
         self.counts: dict[str, int] = {}
 
     def spill(self, table: str, batch: dict[str, Any]) -> None:
         if table not in self.encoders:
             self.encoders[table] = _encoder(table, self.catalog[table], batch)
-            self.routers[table] = _Router.for_table(self.conn, table)
-            self.files[table] = {}
         encoder, router = self.encoders[table], self.routers[table]
         parts = router.split(batch) if router else [(table, batch)]
         for relation, rows in parts:
