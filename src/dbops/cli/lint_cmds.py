@@ -61,27 +61,41 @@ def register(app: Any, check_app: Any) -> None:
 
     @app.command("rules")
     def rules(
-        rule_id: Annotated[str | None, typer.Argument(help="A rule id (or a squawk/strong_migrations name).",
+        rule_id: Annotated[str | None, typer.Argument(help="A rule or check id (or a squawk/strong_migrations name).",
                                                       show_default=False)] = None,
     ) -> None:
-        """The lint rules and their documentation."""
+        """The lint rules and index-health checks, and their documentation."""
+        from dbops.health import CHECKS
         from dbops.lint import RULES, rule_doc
 
         st = state()
         if rule_id:
+            if rule_id in CHECKS:  # `dbops check indexes` findings carry check names as their rule id
+                st.console.print(CHECKS[rule_id].doc, markup=False, highlight=False)
+                return
             st.console.print(rule_doc(rule_id), markup=False, highlight=False)
             return
         from rich.table import Table
 
-        table = Table(show_header=True, header_style="bold", box=None)
-        table.add_column("rule")
-        table.add_column("severity")
-        table.add_column("what it flags")
-        table.add_column("aliases", style="dim")
+        lint_table = Table(title="dbops check locks", title_justify="left", header_style="bold", box=None)
+        lint_table.add_column("rule", no_wrap=True)
+        lint_table.add_column("severity")
+        lint_table.add_column("what it flags")
+        lint_table.add_column("aliases", style="dim", overflow="fold")
         for rule in sorted(RULES.values(), key=lambda r: r.id):
-            table.add_row(rule.id, rule.severity.value, rule.summary, ", ".join(rule.alias_names()))
-        st.console.print(table)
-        st.console.print("`dbops rules ID` prints one rule's documentation.", style="dim", markup=False)
+            lint_table.add_row(rule.id, rule.severity.value, rule.summary, ", ".join(rule.alias_names()))
+        st.console.print(lint_table)
+        health_table = Table(title="dbops check indexes", title_justify="left", header_style="bold", box=None)
+        health_table.add_column("check", no_wrap=True)
+        health_table.add_column("severity")
+        health_table.add_column("kind")
+        health_table.add_column("what it finds")
+        for check in sorted(CHECKS.values(), key=lambda c: c.name):
+            health_table.add_row(check.name, check.severity.value, "runtime" if check.runtime else "schema",
+                                 check.summary)
+        st.console.print()
+        st.console.print(health_table)
+        st.console.print("`dbops rules ID` prints one rule's or check's documentation.", style="dim", markup=False)
 
 
 def check_locks_report(settings: Any, paths: list[str] | None, *, schema: str | None = None,

@@ -1,7 +1,4 @@
-"""The local (embedded) PostgreSQL: ``dbops db start/stop/status/url``.
-
->>> from dbops.localdb import LocalCluster, local_cluster  # doctest: +SKIP
-"""
+"""The local (embedded) PostgreSQL: ``dbops db start/stop/status/url``."""
 
 from __future__ import annotations
 

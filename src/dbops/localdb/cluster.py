@@ -238,6 +238,10 @@ class LocalCluster:
             "shared_buffers": "128MB",
             "logging_collector": "off",
             "log_min_messages": "warning",
+            # A dev cluster has no replicas or PITR: minimal WAL lets COPY into a table
+            # truncated in the same transaction (seed --scale) skip WAL entirely.
+            "wal_level": "minimal",
+            "max_wal_senders": "0",
         }
         if self.tuned_for_tests:
             settings |= {
