@@ -31,7 +31,7 @@ class OutputFormat(enum.StrEnum):
 
 
 SchemaArg = Annotated[
-    str | None, typer.Argument(help="healthcare or fashion; omit for both.", show_default=False)
+    str | None, typer.Argument(help="healthcare or fashion; omit for both.", show_default=False, metavar="[SCHEMA]")
 ]
 FormatOpt = Annotated[
     OutputFormat | None, typer.Option("--format", "-f", help="Output: text, json, sarif or github.", show_default=False)
