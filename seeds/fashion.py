@@ -11,8 +11,9 @@ no row (same ``xmin`` everywhere). Dates are fixed for the same reason.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dbops.seed import upsert
 
 if TYPE_CHECKING:
     import psycopg
@@ -81,23 +82,23 @@ def run(conn: psycopg.Connection, *, admin_password_hash: str) -> dict[str, int]
     """Upsert the seed rows; return the number of seed rows per table."""
     del admin_password_hash  # fashion has no admin account
     counts: dict[str, int] = {}
-    studio_ids = {s["name"]: _upsert(conn, "studios", ("name",), s) for s in STUDIOS}
+    studio_ids = {s["name"]: upsert(conn, "studios", ("name",), s) for s in STUDIOS}
     counts["studios"] = len(studio_ids)
     designer_ids = {
-        email: _upsert(conn, "designers", ("studio_id", "email"),
+        email: upsert(conn, "designers", ("studio_id", "email"),
                        {"studio_id": studio_ids[studio], "name": name, "email": email, "is_active": True})
         for studio, name, email in DESIGNERS
     }
     counts["designers"] = len(designer_ids)
     client_ids = {
-        email: _upsert(conn, "clients", ("studio_id", "email"),
+        email: upsert(conn, "clients", ("studio_id", "email"),
                        {"studio_id": studio_ids[studio], "name": name, "email": email, "phone": phone,
                         "is_active": True})
         for studio, name, email, phone in CLIENTS
     }
     counts["clients"] = len(client_ids)
     collection_ids = {
-        name: _upsert(conn, "collections", ("studio_id", "name"),
+        name: upsert(conn, "collections", ("studio_id", "name"),
                       {"studio_id": studio_ids[studio], "designer_id": designer_ids[designer], "name": name,
                        "season": season, "year": year, "status": status})
         for studio, designer, name, season, year, status in COLLECTIONS
@@ -107,7 +108,7 @@ def run(conn: psycopg.Connection, *, admin_password_hash: str) -> dict[str, int]
     product_ids: dict[str, int] = {}
     for studio, collection, sku, name, price, stock in PRODUCTS:
         prices[sku] = price
-        product_ids[sku] = _upsert(
+        product_ids[sku] = upsert(
             conn, "products", ("studio_id", "sku"),
             {"studio_id": studio_ids[studio], "collection_id": collection_ids[collection], "sku": sku, "name": name,
              "price_cents": price, "currency": "EUR", "stock": stock, "is_active": True},
@@ -116,13 +117,13 @@ def run(conn: psycopg.Connection, *, admin_password_hash: str) -> dict[str, int]
     lines = 0
     for studio, client, ordered_at, status, items in ORDERS:
         total = sum(prices[sku] * quantity for sku, quantity in items)
-        order_id = _upsert(
+        order_id = upsert(
             conn, "orders", ("client_id", "ordered_at"),
             {"studio_id": studio_ids[studio], "client_id": client_ids[client], "status": status,
              "total_cents": total, "currency": "EUR", "ordered_at": ordered_at},
         )
         for sku, quantity in items:
-            _upsert(
+            upsert(
                 conn, "order_lines", ("order_id", "product_id"),
                 {"studio_id": studio_ids[studio], "order_id": order_id, "product_id": product_ids[sku],
                  "quantity": quantity, "unit_price_cents": prices[sku]},
@@ -131,64 +132,10 @@ def run(conn: psycopg.Connection, *, admin_password_hash: str) -> dict[str, int]
     counts["orders"] = len(ORDERS)
     counts["order_lines"] = lines
     for studio, client, designer, scheduled_at, minutes, status, notes in FITTINGS:
-        _upsert(
+        upsert(
             conn, "fittings", ("client_id", "scheduled_at"),
             {"studio_id": studio_ids[studio], "client_id": client_ids[client], "designer_id": designer_ids[designer],
              "scheduled_at": scheduled_at, "duration_minutes": minutes, "status": status, "notes": notes},
         )
     counts["fittings"] = len(FITTINGS)
     return counts
-
-
-def _upsert(
-    conn: psycopg.Connection,
-    table: str,
-    key: Sequence[str],
-    values: Mapping[str, Any],
-    *,
-    keep_existing: Iterable[str] = (),
-) -> int:
-    """INSERT … ON CONFLICT (key) DO UPDATE only when the row differs; return the row's id.
-
-    ``keep_existing`` columns are only filled when NULL (never overwritten).
-    """
-    from psycopg import sql
-
-    keep = set(keep_existing)
-    columns = list(values)
-    others = [c for c in columns if c not in key]
-    target = sql.Identifier(table)
-
-    def new(column: str) -> sql.Composable:
-        excluded = sql.SQL("EXCLUDED.{}").format(sql.Identifier(column))
-        if column in keep:
-            return sql.SQL("COALESCE(t.{}, {})").format(sql.Identifier(column), excluded)
-        return excluded
-
-    current = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in others)
-    wanted = sql.SQL(", ").join(new(c) for c in others)
-    query = sql.SQL(
-        "INSERT INTO {table} AS t ({columns}) VALUES ({params}) ON CONFLICT ({key}) "
-        "DO UPDATE SET {assignments} WHERE ({current}) IS DISTINCT FROM ({wanted}) RETURNING t.id"
-    ).format(
-        table=target,
-        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
-        params=sql.SQL(", ").join(sql.Placeholder(c) for c in columns),
-        key=sql.SQL(", ").join(map(sql.Identifier, key)),
-        assignments=sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c), new(c)) for c in others),
-        current=current,
-        wanted=wanted,
-    )
-    row = conn.execute(query, values).fetchone()
-    if row is not None:
-        return int(row[0])
-    lookup = sql.SQL("SELECT id FROM {table} WHERE {cond}").format(
-        table=target,
-        cond=sql.SQL(" AND ").join(
-            sql.SQL("{} IS NOT DISTINCT FROM {}").format(sql.Identifier(c), sql.Placeholder(c)) for c in key
-        ),
-    )
-    found = conn.execute(lookup, {c: values[c] for c in key}).fetchone()
-    if found is None:  # pragma: no cover - the upsert guarantees the row exists
-        raise RuntimeError(f"seed row vanished from {table}: {[values[c] for c in key]}")
-    return int(found[0])

@@ -12,8 +12,9 @@ when the admin has none: a rerun never resets a password.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dbops.seed import upsert
 
 if TYPE_CHECKING:
     import psycopg
@@ -79,11 +80,11 @@ SLOT_TIMES = ("08:30", "09:00", "09:30", "10:30", "11:00")
 def run(conn: psycopg.Connection, *, admin_password_hash: str) -> dict[str, int]:
     """Upsert the seed rows; return the number of seed rows per table."""
     counts: dict[str, int] = {}
-    clinic_ids = {c["name"]: _upsert(conn, "clinics", ("name",), c) for c in CLINICS}
+    clinic_ids = {c["name"]: upsert(conn, "clinics", ("name",), c) for c in CLINICS}
     counts["clinics"] = len(clinic_ids)
 
     user_ids: dict[str, int] = {}
-    user_ids[ADMIN_EMAIL] = _upsert(
+    user_ids[ADMIN_EMAIL] = upsert(
         conn,
         "users",
         ("clinic_id", "email"),
@@ -95,7 +96,7 @@ def run(conn: psycopg.Connection, *, admin_password_hash: str) -> dict[str, int]
     people += [(c, n, e, "DOCTOR", True) for c, n, e, _s in DOCTORS]
     people += [(c, n, e, "PATIENT", False) for c, n, e, _d, _p in PATIENTS]
     for clinic, name, email, role, verified in people:
-        user_ids[email] = _upsert(
+        user_ids[email] = upsert(
             conn,
             "users",
             ("clinic_id", "email"),
@@ -105,13 +106,13 @@ def run(conn: psycopg.Connection, *, admin_password_hash: str) -> dict[str, int]
     counts["users"] = len(user_ids)
 
     doctor_ids = {
-        email: _upsert(conn, "doctors", ("user_id",),
+        email: upsert(conn, "doctors", ("user_id",),
                        {"clinic_id": clinic_ids[clinic], "user_id": user_ids[email], "specialty": specialty})
         for clinic, _name, email, specialty in DOCTORS
     }
     counts["doctors"] = len(doctor_ids)
     patient_ids = {
-        email: _upsert(conn, "patients", ("user_id",),
+        email: upsert(conn, "patients", ("user_id",),
                        {"clinic_id": clinic_ids[clinic], "user_id": user_ids[email],
                         "date_of_birth": datetime.date.fromisoformat(dob), "phone": phone})
         for clinic, _name, email, dob, phone in PATIENTS
@@ -121,7 +122,7 @@ def run(conn: psycopg.Connection, *, admin_password_hash: str) -> dict[str, int]
     doctor_clinic = {email: clinic_ids[clinic] for clinic, _n, email, _s in DOCTORS}
     appointment_ids: dict[tuple[str, datetime.datetime], int] = {}
     for doctor, patient, start, minutes, status, rating in APPOINTMENTS:
-        appointment_ids[(doctor, start)] = _upsert(
+        appointment_ids[(doctor, start)] = upsert(
             conn,
             "appointments",
             ("doctor_id", "appointment_date_time"),
@@ -136,7 +137,7 @@ def run(conn: psycopg.Connection, *, admin_password_hash: str) -> dict[str, int]
             for time in SLOT_TIMES:
                 start = _at(day, time)
                 booked = appointment_ids.get((doctor, start))
-                _upsert(
+                upsert(
                     conn,
                     "doctor_availability",
                     ("doctor_id", "slot_date_time"),
@@ -146,57 +147,3 @@ def run(conn: psycopg.Connection, *, admin_password_hash: str) -> dict[str, int]
                 slots += 1
     counts["doctor_availability"] = slots
     return counts
-
-
-def _upsert(
-    conn: psycopg.Connection,
-    table: str,
-    key: Sequence[str],
-    values: Mapping[str, Any],
-    *,
-    keep_existing: Iterable[str] = (),
-) -> int:
-    """INSERT … ON CONFLICT (key) DO UPDATE only when the row differs; return the row's id.
-
-    ``keep_existing`` columns are only filled when NULL (never overwritten).
-    """
-    from psycopg import sql
-
-    keep = set(keep_existing)
-    columns = list(values)
-    others = [c for c in columns if c not in key]
-    target = sql.Identifier(table)
-
-    def new(column: str) -> sql.Composable:
-        excluded = sql.SQL("EXCLUDED.{}").format(sql.Identifier(column))
-        if column in keep:
-            return sql.SQL("COALESCE(t.{}, {})").format(sql.Identifier(column), excluded)
-        return excluded
-
-    current = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in others)
-    wanted = sql.SQL(", ").join(new(c) for c in others)
-    query = sql.SQL(
-        "INSERT INTO {table} AS t ({columns}) VALUES ({params}) ON CONFLICT ({key}) "
-        "DO UPDATE SET {assignments} WHERE ({current}) IS DISTINCT FROM ({wanted}) RETURNING t.id"
-    ).format(
-        table=target,
-        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
-        params=sql.SQL(", ").join(sql.Placeholder(c) for c in columns),
-        key=sql.SQL(", ").join(map(sql.Identifier, key)),
-        assignments=sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c), new(c)) for c in others),
-        current=current,
-        wanted=wanted,
-    )
-    row = conn.execute(query, values).fetchone()
-    if row is not None:
-        return int(row[0])
-    lookup = sql.SQL("SELECT id FROM {table} WHERE {cond}").format(
-        table=target,
-        cond=sql.SQL(" AND ").join(
-            sql.SQL("{} IS NOT DISTINCT FROM {}").format(sql.Identifier(c), sql.Placeholder(c)) for c in key
-        ),
-    )
-    found = conn.execute(lookup, {c: values[c] for c in key}).fetchone()
-    if found is None:  # pragma: no cover - the upsert guarantees the row exists
-        raise RuntimeError(f"seed row vanished from {table}: {[values[c] for c in key]}")
-    return int(found[0])

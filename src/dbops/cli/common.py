@@ -70,7 +70,7 @@ class State:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(highlight=False, soft_wrap=False)
+            self._console = Console(highlight=False, soft_wrap=True)  # long SQL lines stay whole in CI logs
         return self._console
 
     @property

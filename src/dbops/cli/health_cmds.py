@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dbops.cli.common import FormatOpt, OutputFormat, SchemaArg, emit_report, state
+from dbops.cli.render import render_report
 
 if TYPE_CHECKING:
-    from rich.console import Console
 
     from dbops.findings import Report
 
-_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def register(app: typer.Typer, check_app: typer.Typer) -> None:
@@ -70,7 +69,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         chosen = st.output_format(fmt)
         if chosen is OutputFormat.text:
             for name, report in results:
-                render_health(st.console, report, title=f"{name}: {_headline(report)}")
+                render_report(st.console, report, title=f"{name}: {_headline(report)}")
             code = combined.exit_code()
         else:
             rule_docs = {name: c.summary for name, c in CHECKS.items()}
@@ -84,35 +83,3 @@ def _headline(report: Report) -> str:
     servers = len(s.get("servers", [])) or 1
     where = f"database {s.get('database')}" + (f" + {servers - 1} replica(s)" if servers > 1 else "")
     return f"{where}, {len(s.get('checks', []))} {mode}, {s.get('queries')} queries, {s.get('elapsed_ms')} ms"
-
-
-def render_health(console: Console, report: Report, *, title: str = "") -> None:
-    """Findings grouped by severity: object and rule, the message (sizes are in it), then the fix SQL."""
-    from rich.markup import escape
-
-    from dbops.findings import Severity
-
-    if title:
-        console.print(f"[bold]{escape(title)}[/bold]")
-    findings = report.sorted()
-    for severity in Severity:
-        group = [f for f in findings if f.severity is severity]
-        if not group:
-            continue
-        style = _STYLE[severity.value]
-        console.print(f"\n[{style}]{severity.value.upper()} ({len(group)})[/{style}]")
-        for f in group:
-            console.print(f"  [bold]{escape(f.object or '')}[/bold] [dim]\\[{escape(f.rule)}][/dim]")
-            console.print(f"    {escape(f.message)}")
-            if f.fix:
-                lines = f.fix.splitlines()
-                console.print(f"    [green]fix:[/green] {escape(lines[0])}")
-                for line in lines[1:]:
-                    console.print(f"         {escape(line)}")
-    counts = report.counts()
-    total = sum(counts.values())
-    if total == 0:
-        console.print("[green]✓ no findings[/green]")
-    else:
-        parts = [f"[{_STYLE[k]}]{v} {k}{'s' if v != 1 else ''}[/{_STYLE[k]}]" for k, v in counts.items() if v]
-        console.print(f"\n{total} finding{'s' if total != 1 else ''}: " + ", ".join(parts))

@@ -1,4 +1,4 @@
-"""Human rendering of reports with rich: findings grouped by severity."""
+"""Human rendering of reports with rich: findings grouped by severity, most severe first."""
 
 from __future__ import annotations
 
@@ -9,35 +9,47 @@ if TYPE_CHECKING:
 
     from dbops.findings import Report
 
-_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def render_report(console: Console, report: Report, *, title: str = "") -> None:
-    """Findings, most severe first: ``location  severity  rule  message``, the excerpt and the fix."""
+    """Per severity: ``where [rule]``, the message, the statement excerpt, the fix; then the counts.
+
+    ``where`` is ``file:line:column`` for file-based findings, the database
+    object for database-based ones.
+    """
     from rich.markup import escape
 
-    findings = report.sorted()
+    from dbops.findings import Severity
+
     if title:
         console.print(f"[bold]{escape(title)}[/bold]")
-    for f in findings:
-        where = f.location() or f.object or ""
-        style = _STYLE[f.severity.value]
-        console.print(
-            f"[bold]{escape(where)}[/bold] [{style}]{f.severity.value}[/{style}] "
-            f"[dim]\\[{escape(f.rule)}][/dim] {escape(f.message)}"
-        )
-        if f.excerpt:
-            for line in f.excerpt.splitlines()[:6]:
+    findings = report.sorted()
+    for severity in Severity:
+        group = [f for f in findings if f.severity is severity]
+        if not group:
+            continue
+        style = STYLE[severity.value]
+        console.print(f"\n[{style}]{severity.value.upper()} ({len(group)})[/{style}]")
+        for f in group:
+            where = f.location() or f.object or ""
+            console.print(f"  [bold]{escape(where)}[/bold] [dim]\\[{escape(f.rule)}][/dim]")
+            console.print(f"    {escape(f.message)}")
+            for line in (f.excerpt or "").splitlines()[:6]:
                 console.print(f"    [dim]│[/dim] {escape(line)}")
-        if f.fix:
-            fix_lines = f.fix.splitlines()
-            console.print(f"    [green]fix:[/green] {escape(fix_lines[0])}")
-            for line in fix_lines[1:]:
-                console.print(f"         {escape(line)}")
+            if f.fix:
+                first, *rest = f.fix.splitlines()
+                console.print(f"    [green]fix:[/green] {escape(first)}")
+                for line in rest:
+                    console.print(f"         {escape(line)}")
+    console.print(summary_line(report))
+
+
+def summary_line(report: Report) -> str:
+    """``3 findings: 1 error, 2 warnings`` (rich markup), or a check mark when there are none."""
     counts = report.counts()
     total = sum(counts.values())
     if total == 0:
-        console.print("[green]✓ no findings[/green]")
-    else:
-        parts = [f"[{_STYLE[k]}]{v} {k}{'s' if v != 1 else ''}[/{_STYLE[k]}]" for k, v in counts.items() if v]
-        console.print(f"{total} finding{'s' if total != 1 else ''}: " + ", ".join(parts))
+        return "[green]✓ no findings[/green]"
+    parts = [f"[{STYLE[k]}]{v} {k}{'s' if v != 1 else ''}[/{STYLE[k]}]" for k, v in counts.items() if v]
+    return f"\n{total} finding{'s' if total != 1 else ''}: " + ", ".join(parts)

@@ -264,12 +264,9 @@ def _print_deploy(report: Any) -> None:
         st.note(f"{report.schema}: {report.lint_note}")
     if report.lint is not None and any(f.severity.value != "info" for f in report.lint.findings):
         if report.dry_run:  # stdout stays pure SQL; the findings go to stderr
-            from rich.console import Console
-
             from dbops.cli.render import render_report
 
-            render_report(Console(stderr=True, highlight=False), report.lint,
-                          title=f"{report.schema}: lock-safety findings")
+            render_report(st.err, report.lint, title=f"{report.schema}: lock-safety findings")
         else:
             emit_report(report.lint, OutputFormat.text, title=f"{report.schema}: lock-safety findings")
     elif report.lint is not None:

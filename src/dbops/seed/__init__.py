@@ -5,5 +5,6 @@
 """
 
 from dbops.seed.runner import AdminPassword, SeedResult, admin_password, hash_password, load_seed_script, seed
+from dbops.seed.upsert import upsert
 
-__all__ = ["AdminPassword", "SeedResult", "admin_password", "hash_password", "load_seed_script", "seed"]
+__all__ = ["AdminPassword", "SeedResult", "admin_password", "hash_password", "load_seed_script", "seed", "upsert"]

@@ -8,20 +8,11 @@ type. ``db_row`` builds a ``db_types`` dataclass from a mapping (a psycopg
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterable
 
+from platformdb._mapping import db_row as db_row  # re-exported for callers
 from platformdb.fashion import db_types, domain
-
-T = TypeVar("T")
-
-
-def db_row(cls: type[T], mapping: Mapping[str, Any]) -> T:
-    """A ``db_types`` dataclass from a row mapping (extra keys are ignored, missing ones are an error)."""
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    return cls(**{name: mapping[name] for name in names})
 
 
 def studio_to_domain(db: db_types.Studio) -> domain.Studio:

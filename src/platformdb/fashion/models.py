@@ -14,34 +14,15 @@ carries it. Every foreign key has a supporting index led by the FK column(s)
 from __future__ import annotations
 
 import datetime
-import enum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from platformdb._conventions import NAMING_CONVENTION, TYPE_ANNOTATION_MAP, identity_key, now, pg_enum
 
-
-class CollectionStatus(enum.StrEnum):
-    DRAFT = "DRAFT"
-    PUBLISHED = "PUBLISHED"
-    ARCHIVED = "ARCHIVED"
-
-
-class FittingStatus(enum.StrEnum):
-    SCHEDULED = "SCHEDULED"
-    CONFIRMED = "CONFIRMED"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
-
-
-class OrderStatus(enum.StrEnum):
-    PENDING = "PENDING"
-    PAID = "PAID"
-    SHIPPED = "SHIPPED"
-    DELIVERED = "DELIVERED"
-    CANCELLED = "CANCELLED"
-
+# The business enums are defined once, in the domain; the native PostgreSQL enum types below are built
+# from them (the dependency points from the database layer to the domain, never back).
+from platformdb.fashion.domain import CollectionStatus, FittingStatus, OrderStatus
 
 COLLECTION_STATUS = pg_enum(CollectionStatus, "collection_status")
 FITTING_STATUS = pg_enum(FittingStatus, "fitting_status")

@@ -29,21 +29,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from platformdb._conventions import NAMING_CONVENTION, TYPE_ANNOTATION_MAP, identity_key, now, pg_enum
 
-
-class RoleType(enum.StrEnum):
-    SUPER_ADMIN = "SUPER_ADMIN"
-    CLINIC_ADMIN = "CLINIC_ADMIN"
-    DOCTOR = "DOCTOR"
-    NURSE = "NURSE"
-    RECEPTIONIST = "RECEPTIONIST"
-    PATIENT = "PATIENT"
-
-
-class AppointmentStatus(enum.StrEnum):
-    SCHEDULED = "SCHEDULED"
-    CONFIRMED = "CONFIRMED"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
+# The business enums are defined once, in the domain; the native PostgreSQL enum types below are built
+# from them (the dependency points from the database layer to the domain, never back).
+from platformdb.healthcare.domain import AppointmentStatus, RoleType, SlotStatus
 
 
 class AuditAction(enum.StrEnum):
@@ -52,11 +40,6 @@ class AuditAction(enum.StrEnum):
     RESCHEDULED = "RESCHEDULED"
     CANCELLED = "CANCELLED"
     COMPLETED = "COMPLETED"
-
-
-class SlotStatus(enum.StrEnum):
-    AVAILABLE = "AVAILABLE"
-    BOOKED = "BOOKED"
 
 
 ROLE_TYPE = pg_enum(RoleType, "role_type")
