@@ -19,15 +19,15 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from dbops.config import url_with_database
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -129,24 +129,15 @@ def static_benchmark(settings, count: int, repeat: int) -> None:
 
 
 @contextmanager
-def server(admin_url: str | None):
+def server(admin_url: str | None) -> Iterator[str]:
+    """The admin URL given, or a throwaway cluster's (the same code as `dbops db start`)."""
     if admin_url:
         yield admin_url
         return
-    from dbops.localdb import LocalCluster, find_server_binaries
+    from dbops.localdb import temporary_cluster
 
-    base = Path(tempfile.mkdtemp(prefix="dbops-bench-budgets-"))
-    cluster = LocalCluster(base, find_server_binaries(), tuned_for_tests=True)
-    cluster.start()
-    try:
+    with temporary_cluster("dbops-bench-") as cluster:
         yield cluster.url("postgres")
-    finally:
-        cluster.stop()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
 def dynamic_benchmark(settings, admin_url: str, scale: int, runs: int) -> None:
@@ -166,7 +157,7 @@ def dynamic_benchmark(settings, admin_url: str, scale: int, runs: int) -> None:
     for name in budget_file.schemas:
         database = f"bench_budgets_{name}_{uuid.uuid4().hex[:6]}"
         create_database(admin_url, database)
-        url = with_database(admin_url, database)
+        url = url_with_database(admin_url, database)
         try:
             upgrade(settings, settings.schema(name), url)
             seed_at_scale(settings, settings.schema(name), url, scale=scale, seed=1)

@@ -23,18 +23,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from dbops.config import load_settings
+from dbops.config import load_settings, url_with_database
 from dbops.health import audit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,24 +130,15 @@ def run_audit(url: str, settings, runs: int) -> tuple[float, int, int]:
 
 
 @contextmanager
-def server(admin_url: str | None):
+def server(admin_url: str | None) -> Iterator[str]:
+    """The admin URL given, or a throwaway cluster's (the same code as `dbops db start`)."""
     if admin_url:
         yield admin_url
         return
-    from dbops.localdb import LocalCluster, find_server_binaries
+    from dbops.localdb import temporary_cluster
 
-    base = Path(tempfile.mkdtemp(prefix="dbops-bench-"))
-    cluster = LocalCluster(base, find_server_binaries(), tuned_for_tests=True)
-    cluster.start()
-    try:
+    with temporary_cluster("dbops-bench-") as cluster:
         yield cluster.url("postgres")
-    finally:
-        cluster.stop()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
 def main() -> None:
@@ -164,7 +153,7 @@ def main() -> None:
         name = f"bench_indexes_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        url = with_database(admin, name)
+        url = url_with_database(admin, name)
         try:
             built = build(url, 1, args.small)
             small_time, small_queries, small_findings = run_audit(url, settings, args.runs)

@@ -41,20 +41,14 @@ SCHEMAS = ("healthcare", "fashion")
 
 @contextlib.contextmanager
 def server() -> Iterator[str]:
-    """Admin URL of a server to create databases on."""
+    """Admin URL of a server to create databases on (TEST_DATABASE_URL, or a throwaway cluster)."""
     if os.environ.get("TEST_DATABASE_URL"):
         yield os.environ["TEST_DATABASE_URL"]
         return
-    from dbops.localdb import LocalCluster, find_server_binaries
+    from dbops.localdb import temporary_cluster
 
-    base = Path(tempfile.mkdtemp(prefix="dbops-bench-"))
-    cluster = LocalCluster(base, find_server_binaries(), tuned_for_tests=True)
-    cluster.start()
-    try:
+    with temporary_cluster("dbops-bench-") as cluster:
         yield cluster.url("postgres")
-    finally:
-        cluster.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 class Databases:

@@ -9,26 +9,18 @@ each test a fresh copy (``CREATE DATABASE … TEMPLATE``).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 CORPORA = SHARED / "corpora"
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + database))
 
 
 @dataclass
@@ -40,7 +32,9 @@ class PgServer:
     created: list[str] = field(default_factory=list)
 
     def url(self, database: str) -> str:
-        return _with_database(self.admin_url, database)
+        from dbops.config import url_with_database
+
+        return url_with_database(self.admin_url, database)
 
     def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
         from dbops.localdb import create_database
@@ -49,6 +43,15 @@ class PgServer:
         create_database(self.admin_url, name, template=template)
         self.created.append(name)
         return self.url(name)
+
+    def fresh(self, template: str | None = None) -> Iterator[str]:
+        """Yield the URL of a new database (a copy of ``template``), dropped afterwards."""
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        url = self.create_database(name, template=template)
+        try:
+            yield url
+        finally:
+            self.drop_database(name)
 
     def drop_database(self, name: str) -> None:
         import psycopg
@@ -63,16 +66,10 @@ def pg_server() -> Iterator[PgServer]:
     if os.environ.get("TEST_DATABASE_URL"):
         yield PgServer(os.environ["TEST_DATABASE_URL"])
         return
-    from dbops.localdb import LocalCluster, find_server_binaries
+    from dbops.localdb import temporary_cluster
 
-    base = Path(tempfile.mkdtemp(prefix="dbops-test-"))
-    cluster = LocalCluster(base, find_server_binaries(), tuned_for_tests=True)
-    cluster.start()
-    try:
-        yield PgServer(cluster.url("postgres"), data_dir=base)
-    finally:
-        cluster.stop()
-        shutil.rmtree(base, ignore_errors=True)
+    with temporary_cluster("dbops-test-") as cluster:
+        yield PgServer(cluster.url("postgres"), data_dir=cluster.base)
 
 
 @pytest.fixture(scope="session")
@@ -102,31 +99,22 @@ def fashion_template(pg_server: PgServer, settings) -> str:
     return _template(pg_server, settings, "fashion")
 
 
-def _fresh(pg_server: PgServer, template: str | None) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    url = pg_server.create_database(name, template=template)
-    try:
-        yield url
-    finally:
-        pg_server.drop_database(name)
-
-
 @pytest.fixture
 def empty_db(pg_server: PgServer) -> Iterator[str]:
     """URL of a fresh, empty database."""
-    yield from _fresh(pg_server, None)
+    yield from pg_server.fresh()
 
 
 @pytest.fixture
 def healthcare_db(pg_server: PgServer, healthcare_template: str) -> Iterator[str]:
     """URL of a fresh copy of the migrated healthcare database."""
-    yield from _fresh(pg_server, healthcare_template)
+    yield from pg_server.fresh(healthcare_template)
 
 
 @pytest.fixture
 def fashion_db(pg_server: PgServer, fashion_template: str) -> Iterator[str]:
     """URL of a fresh copy of the migrated fashion database."""
-    yield from _fresh(pg_server, fashion_template)
+    yield from pg_server.fresh(fashion_template)
 
 
 @dataclass

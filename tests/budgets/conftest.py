@@ -109,25 +109,16 @@ def planted_fashion_template(pg_server, fashion_template) -> str:
     return _plant(pg_server, fashion_template, "fashion")
 
 
-def _copy(pg_server, template: str) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    url = pg_server.create_database(name, template=template)
-    try:
-        yield url
-    finally:
-        pg_server.drop_database(name)
-
-
 @pytest.fixture
 def planted_healthcare(pg_server, planted_healthcare_template) -> Iterator[str]:
     """URL of a fresh copy of the migrated healthcare database with ~70k planted rows."""
-    yield from _copy(pg_server, planted_healthcare_template)
+    yield from pg_server.fresh(planted_healthcare_template)
 
 
 @pytest.fixture
 def planted_fashion(pg_server, planted_fashion_template) -> Iterator[str]:
     """URL of a fresh copy of the migrated fashion database with ~70k planted rows."""
-    yield from _copy(pg_server, planted_fashion_template)
+    yield from pg_server.fresh(planted_fashion_template)
 
 
 @pytest.fixture

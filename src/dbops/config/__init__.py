@@ -21,6 +21,7 @@ from dbops.config.urls import (
     resolve_url,
     sqlalchemy_url,
     url_endpoint,
+    url_with_database,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "resolve_url",
     "sqlalchemy_url",
     "url_endpoint",
+    "url_with_database",
 ]

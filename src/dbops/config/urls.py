@@ -12,7 +12,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from dbops.config.settings import SchemaSettings, Settings
 from dbops.errors import ConfigError
@@ -129,6 +129,15 @@ def database_name(url: str) -> str:
     'healthcare'
     """
     return unquote(urlsplit(url).path.lstrip("/"))
+
+
+def url_with_database(url: str, database: str) -> str:
+    """The same server URL naming another database.
+
+    >>> url_with_database("postgresql://postgres@/postgres?host=/run/pg&port=5999", "healthcare")
+    'postgresql://postgres@/healthcare?host=/run/pg&port=5999'
+    """
+    return urlunsplit(urlsplit(url)._replace(path="/" + quote(database)))
 
 
 def is_local_url(url: str) -> bool:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 from dbops.config import Settings
 from dbops.localdb.binaries import ServerBinaries, find_server_binaries
@@ -18,6 +22,7 @@ __all__ = [
     "ensure_database",
     "find_server_binaries",
     "local_cluster",
+    "temporary_cluster",
     "unreachable_ancestor",
 ]
 
@@ -41,3 +46,19 @@ def ensure_database(
 ) -> str:
     """URL of database ``name`` on the local cluster, starting it and creating the database if needed."""
     return local_cluster(settings, env=env, log=log).ensure_database(name)
+
+
+@contextlib.contextmanager
+def temporary_cluster(prefix: str = "dbops-tmp-", *, tuned_for_tests: bool = True) -> Iterator[LocalCluster]:
+    """A throwaway started cluster in a fresh temp dir (fsync off by default), stopped and removed after.
+
+    The test harness and the benchmarks use it: the same code as ``dbops db start``.
+    """
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    cluster = LocalCluster(base, find_server_binaries(), tuned_for_tests=tuned_for_tests)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
