@@ -144,6 +144,23 @@ class MigrationSession:
         self.conn.rollback()
         return state
 
+    def record_unrecorded(self, history: Any, current: tuple[str, ...], recorded: dict[str, Any], root: Any) -> list[str]:
+        """Record the checksums of applied revisions dbops has none for (applied by plain Alembic).
+
+        They are trusted as the files are now; returns the revisions recorded.
+        """
+        from dbops.migrate.checksums import CREATE_TABLE_SQL, record_sql
+
+        unrecorded = [r for r in history.applied(current) if r not in recorded]
+        if unrecorded:
+            self.conn.exec_driver_sql(CREATE_TABLE_SQL)
+            for rev in unrecorded:
+                f = history.revisions[rev]
+                for statement in record_sql(rev, str(f.path), f.sha256, upgrade=True, root=root):
+                    self.conn.execute(statement)
+            self.conn.commit()
+        return unrecorded
+
     def lock(self, schema: str, wait_seconds: float, log: Log = _silent) -> float:
         """Take the schema's advisory lock, waiting at most ``wait_seconds``; returns the wait.
 
@@ -363,7 +380,7 @@ def migrate(settings: Settings, schema: SchemaSettings, url: str, *, generate_ty
     your own revision while developing): it reports them, so ``dbops reset``
     can rebuild the database.
     """
-    from dbops.migrate.checksums import CREATE_TABLE_SQL, compare, record_sql
+    from dbops.migrate.checksums import compare
     from dbops.migrate.env import RunHooks
     from dbops.migrate.revisions import load_history
 
@@ -377,17 +394,8 @@ def migrate(settings: Settings, schema: SchemaSettings, url: str, *, generate_ty
         session.lock(schema.name, settings.deploy.advisory_lock_wait_seconds, log)
         current, recorded = session.state()
         history.check_known(current, str(schema.migrations_path(settings.root) / "versions"))
-        applied_now = history.applied(current)
-        result.edited = compare({r: v for r, v in recorded.items()}, history.files())
-        unrecorded = [r for r in applied_now if r not in recorded]
-        if unrecorded:
-            session.conn.exec_driver_sql(CREATE_TABLE_SQL)
-            for rev in unrecorded:
-                f = history.revisions[rev]
-                for statement in record_sql(rev, str(f.path), f.sha256, upgrade=True, root=settings.root):
-                    session.conn.execute(statement)
-            session.conn.commit()
-            result.recorded_unrecorded = unrecorded
+        result.edited = compare(dict(recorded), history.files())
+        result.recorded_unrecorded = session.record_unrecorded(history, current, recorded, settings.root)
         if history.pending(current):
             try:
                 session.run(config, "upgrade", "heads", hooks, script=history.script)

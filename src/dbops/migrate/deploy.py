@@ -156,7 +156,7 @@ def deploy(settings: Settings, schema: SchemaSettings, url: str, *, dry_run: boo
 
 def _deploy_locked(settings: Settings, schema: SchemaSettings, session: MigrationSession, history: History,
                    report: DeployReport, timeouts: list[str], log: Log, sleep: Callable[[float], None]) -> None:
-    from dbops.migrate.checksums import CREATE_TABLE_SQL, compare, record_sql
+    from dbops.migrate.checksums import compare
     from dbops.migrate.env import RunHooks
 
     report.before, recorded = session.state()
@@ -173,16 +173,10 @@ def _deploy_locked(settings: Settings, schema: SchemaSettings, session: Migratio
     if report.lint is not None and _has_errors(report.lint):
         raise LintRefused(schema.name, report.lint)
 
-    unrecorded = [r for r in history.applied(report.before) if r not in recorded]
-    if unrecorded:  # applied before dbops tracked them (plain alembic): trust them as they are now
-        session.conn.exec_driver_sql(CREATE_TABLE_SQL)
-        for rev in unrecorded:
-            f = history.revisions[rev]
-            for statement in record_sql(rev, str(f.path), f.sha256, upgrade=True, root=settings.root):
-                session.conn.execute(statement)
-        session.conn.commit()
-        report.recorded_unrecorded = unrecorded
-        log(f"{schema.name}: recorded the checksums of {len(unrecorded)} revision(s) applied before dbops tracked them")
+    report.recorded_unrecorded = session.record_unrecorded(history, report.before, recorded, settings.root)
+    if report.recorded_unrecorded:  # applied before dbops tracked them (plain alembic): trusted as they are now
+        log(f"{schema.name}: recorded the checksums of {len(report.recorded_unrecorded)} revision(s) applied before "
+            "dbops tracked them")
 
     attempts: Counter[str] = Counter()
     mark = [time.perf_counter()]
