@@ -22,10 +22,10 @@ import argparse
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+
+from _shared import server
 
 from dbops.config import url_with_database
 
@@ -126,18 +126,6 @@ def static_benchmark(settings, count: int, repeat: int) -> None:
 
 
 # -- dynamic ------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def server(admin_url: str | None) -> Iterator[str]:
-    """The admin URL given, or a throwaway cluster's (the same code as `dbops db start`)."""
-    if admin_url:
-        yield admin_url
-        return
-    from dbops.localdb import temporary_cluster
-
-    with temporary_cluster("dbops-bench-") as cluster:
-        yield cluster.url("postgres")
 
 
 def dynamic_benchmark(settings, admin_url: str, scale: int, runs: int) -> None:

@@ -26,11 +26,10 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from _shared import server
 
 from dbops.config import load_settings, url_with_database
 from dbops.health import audit
@@ -127,18 +126,6 @@ def run_audit(url: str, settings, runs: int) -> tuple[float, int, int]:
         times.append(time.perf_counter() - began)
     assert report is not None
     return statistics.median(times), report.summary["queries"], len(report.findings)
-
-
-@contextmanager
-def server(admin_url: str | None) -> Iterator[str]:
-    """The admin URL given, or a throwaway cluster's (the same code as `dbops db start`)."""
-    if admin_url:
-        yield admin_url
-        return
-    from dbops.localdb import temporary_cluster
-
-    with temporary_cluster("dbops-bench-") as cluster:
-        yield cluster.url("postgres")
 
 
 def main() -> None:

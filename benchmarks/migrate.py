@@ -21,7 +21,6 @@ Goal: dbops ≤ 1.2x.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -31,24 +30,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from _shared import server
+
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = ("healthcare", "fashion")
-
-
-@contextlib.contextmanager
-def server() -> Iterator[str]:
-    """Admin URL of a server to create databases on (TEST_DATABASE_URL, or a throwaway cluster)."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        yield os.environ["TEST_DATABASE_URL"]
-        return
-    from dbops.localdb import temporary_cluster
-
-    with temporary_cluster("dbops-bench-") as cluster:
-        yield cluster.url("postgres")
 
 
 class Databases:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbops.budgets import plans
 from dbops.budgets.model import BudgetFile, HotQuery
-from dbops.budgets.static import CHECK, selected_schemas
+from dbops.budgets.static import CHECK, judge, selected_schemas
 from dbops.config import SchemaSettings, Settings
 from dbops.errors import UsageError
 from dbops.findings import Finding, Report, Severity
@@ -98,10 +98,7 @@ def check_dynamic(
             if progress is not None:
                 progress(query.id)
             findings, row = session.check(query, runs)
-            skip = set(settings.budgets.ignore) | set(query.ignore)
-            findings = [f for f in findings if f.rule not in skip]
-            row["verdict"] = "broken" if any(f.severity is Severity.ERROR for f in findings) else "ok"
-            report.findings.extend(findings)
+            report.findings.extend(judge(findings, row, set(settings.budgets.ignore) | set(query.ignore)))
             rows.append(row)
         report.summary["budgets"] = {
             "mode": "dynamic",

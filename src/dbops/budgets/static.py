@@ -60,10 +60,7 @@ def check_static(
         catalog = (catalogs or {}).get(name) or catalog_for_schema(settings.schema(name))
         for query in budget_file.for_schema(name):
             findings, row = check_query(query, catalog, budget_file.display)
-            skip = ignored | set(query.ignore)
-            findings = [f for f in findings if f.rule not in skip]
-            row["verdict"] = "broken" if any(f.severity is Severity.ERROR for f in findings) else "ok"
-            report.findings.extend(findings)
+            report.findings.extend(judge(findings, row, ignored | set(query.ignore)))
             rows.append(row)
     report.summary["budgets"] = {
         "mode": "static",
@@ -72,6 +69,13 @@ def check_static(
         "broken": sum(1 for r in rows if r["verdict"] == "broken"),
     }
     return report
+
+
+def judge(findings: list[Finding], row: dict[str, Any], skip: set[str]) -> list[Finding]:
+    """Drop the ignored rules' findings and set the query row's verdict (``broken`` on an error)."""
+    kept = [f for f in findings if f.rule not in skip]
+    row["verdict"] = "broken" if any(f.severity is Severity.ERROR for f in kept) else "ok"
+    return kept
 
 
 def check_query(query: HotQuery, catalog: Catalog, file: str) -> tuple[list[Finding], dict[str, Any]]:
