@@ -11,7 +11,6 @@ setting adds a field (with a default) to its section here.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import re
 import tomllib
@@ -343,6 +342,8 @@ class _Locator:
         return str(self.path)
 
     def unknown(self, section: str, key: str, known: Any) -> ConfigError:
+        import difflib  # only on this error path: keeps every command's start light
+
         close = difflib.get_close_matches(key, list(known), n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(sorted(known))}"
         return ConfigError(f"unknown setting '{section}.{key}'", location=self.at(section, key), hint=hint)

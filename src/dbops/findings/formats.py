@@ -16,8 +16,20 @@ _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.I
 
 
 def to_json(report: Report) -> str:
-    """``{"findings": [...], "summary": {...}}``, stable key order."""
-    return json.dumps(report.to_dict(), indent=2, sort_keys=False, default=str)
+    """``{"findings": [...], "summary": {...}}``: one finding per line, stable key order.
+
+    Each finding is encoded compactly by the C encoder (``indent`` would switch
+    json to its pure-Python encoder: 10x slower on thousands of findings).
+
+    >>> print(to_json(Report([])))
+    {"findings": [
+    ],
+    "summary": {"counts": {"error": 0, "warning": 0, "info": 0}}}
+    """
+    data = report.to_dict()
+    lines = ",\n".join(json.dumps(f, default=str, ensure_ascii=False) for f in data["findings"])
+    summary = json.dumps(data["summary"], default=str, ensure_ascii=False)
+    return '{"findings": [\n' + lines + ("\n" if lines else "") + '],\n"summary": ' + summary + "}"
 
 
 def to_sarif(report: Report, rule_docs: Mapping[str, str] | None = None) -> str:

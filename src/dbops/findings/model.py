@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -62,10 +62,24 @@ class Finding:
         return ":".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The JSON shape: empty fields left out, severity as its string.
+
+        Shallow on purpose (``dataclasses.asdict`` deep-copies ``details``: slow
+        on thousands of findings, and JSON does not need the copy).
+        """
+        data: dict[str, Any] = {}
+        for name in _FIELD_NAMES:
+            value = getattr(self, name)
+            if value in (None, (), [], {}):
+                continue
+            data[name] = value
         data["severity"] = self.severity.value
-        data["aliases"] = list(self.aliases)
-        return {k: v for k, v in data.items() if v not in (None, (), [], {})}
+        if self.aliases:
+            data["aliases"] = list(self.aliases)
+        return data
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Finding))
 
 
 @dataclass
