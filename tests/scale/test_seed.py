@@ -216,3 +216,55 @@ def test_without_superuser_rights_foreign_keys_are_revalidated(healthcare_db, se
             conn.execute(f"REASSIGN OWNED BY {role} TO postgres")
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+def _table_state(url: str) -> set[tuple]:
+    """Constraints, indexes (with their validity and CLUSTER mark) of the public schema."""
+    return _schema_objects(url) | set(_rows(url, """
+        SELECT 'x', x.relname, i.indisvalid, i.indisready, i.indisclustered FROM pg_index i
+        JOIN pg_class x ON x.oid = i.indexrelid WHERE x.relnamespace = 'public'::regnamespace
+    """))
+
+
+def test_fresh_load_is_frozen_and_keeps_cluster_marks(fashion_db, settings):
+    """On an empty schema every table is loaded with COPY FREEZE (all pages all-visible, as after
+    ``pgbench -i``), also the tables other tables' foreign keys reference, and an index marked for
+    CLUSTER stays marked (and only it)."""
+    url = fashion_db
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE products CLUSTER ON ix_products_collection")
+    before = _table_state(url)
+    counts = seed_at_scale(settings, settings.schema("fashion"), url, scale=2000, seed=5, today=TODAY)
+    assert counts["order_lines"] > 0
+    pages = _rows(url, "SELECT relname, relpages, relallvisible FROM pg_class "
+                       "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND relname = ANY(%s)",
+                  list(counts))
+    assert {name for name, _, _ in pages} == set(counts)
+    assert [(name, p, v) for name, p, v in pages if p == 0 or v != p] == []
+    assert _table_state(url) == before
+    assert _rows(url, "SELECT x.relname FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
+                      "WHERE i.indisclustered") == [("ix_products_collection",)]
+
+
+def test_a_failed_parallel_load_leaves_the_schema_empty_and_intact(healthcare_db, settings):
+    """The tables load in parallel, one transaction each: when the load fails after some tables were
+    committed, they are emptied again and every constraint and index is back; a rerun then works."""
+    url = healthcare_db
+    before = _table_state(url)
+
+    def progress(table: str, done: int, expected: int | None = None) -> None:
+        if table == "doctor_availability" and done and done == expected:  # the last table, loaded
+            raise RuntimeError("interrupted on purpose")
+
+    timings: dict[str, float] = {}
+    with pytest.raises(RuntimeError, match="interrupted on purpose"):
+        seed_at_scale(settings, settings.schema("healthcare"), url, scale=1500, seed=4, today=TODAY,
+                      progress=progress, timings=timings)
+    assert "cleanup after failure" in timings  # some tables had been committed and were emptied again
+    tables = ["clinics", "users", "patients", "doctors", "appointments", "appointment_audit_logs",
+              "doctor_availability"]
+    assert {t: _one(url, f"SELECT count(*) FROM {t}") for t in tables} == dict.fromkeys(tables, 0)
+    assert _table_state(url) - before == {o for o in _table_state(url) - before if "appointment_audit_logs_p" in o[1]}
+    assert before - _table_state(url) == set()
+    counts = seed_at_scale(settings, settings.schema("healthcare"), url, scale=1500, seed=4, today=TODAY)
+    assert {t: _one(url, f"SELECT count(*) FROM {t}") for t in tables} == counts

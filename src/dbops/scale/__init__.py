@@ -1,12 +1,15 @@
 """Data at scale: ``seed_at_scale`` bulk-loads realistic synthetic data through binary COPY.
 
 ``seed_at_scale(settings, schema_settings, url, *, scale, seed=0, append=False,
-force=False, progress=None, today=None) -> dict[str, int]`` (rows per table).
-``progress(table, rows_done, rows_expected)`` is called as each table loads
-(``rows_expected`` is an estimate until the table's last call, where it equals
-``rows_done``). The generators (``healthcare``, ``fashion``) describe the data's
-shape in their docstrings; ``binary`` and ``text`` are the vectorised COPY
-encoder they feed.
+force=False, progress=None, today=None, timings=None) -> dict[str, int]`` (rows
+per table). ``progress(table, rows_done, rows_expected)`` is called as each table
+loads (``rows_expected`` is an estimate until the table's last call, where it
+equals ``rows_done``; tables load two at a time, so calls interleave);
+``timings``, a dict, receives the seconds of each step. The generators
+(``healthcare``, ``fashion``) describe the data's shape in their docstrings;
+``binary`` and ``text`` are the vectorised COPY encoder they feed; ``stream``
+(spools, partition routing), ``ddl`` (the statements around a bulk load) and
+``load`` (one transaction, or one per table on two connections) do the loading.
 """
 
 from __future__ import annotations

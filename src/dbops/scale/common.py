@@ -25,9 +25,11 @@ DAY = MICROS_PER_DAY
 BATCH = 50_000  # rows per COPY write: big enough for numpy, small enough to stream
 UNIX_OFFSET_US = 946_684_800 * SECOND  # 2000-01-01 in Unix microseconds
 
-# spill(table, batch): rows of another table generated in the same pass (an appointment's audit trail),
-# packed at once and COPY-ed when that table's turn comes, instead of keeping them or re-generating them.
-Spill = Callable[[str, dict], None]
+# spill(table, batch, complete_below=None): rows of another table generated in the same pass (an
+# appointment's audit trail, an order's lines), loaded along with that pass instead of being kept or
+# re-generated. complete_below (PostgreSQL-epoch microseconds, optional) promises that every row of that
+# table spilled later has a partition key at least this, so its earlier partitions can load already.
+Spill = Callable[..., None]
 
 
 def rng(seed: int, *labels: object) -> np.random.Generator:

@@ -56,27 +56,28 @@ def truncate_for_freeze(conn: psycopg.Connection, tables: list[str]) -> set[str]
     return _plain_relations(conn, tables)
 
 
-def fresh_storage(conn: psycopg.Connection, table: str) -> set[str]:
+def referenced(conn: psycopg.Connection, table: str) -> bool:
+    """Whether a foreign key (of any table, this one included) references ``table`` or one of its partitions."""
+    relations = _plain_relations(conn, [table]) | {table}
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = ANY(%s::regclass[]))",
+        ([quote(r) for r in sorted(relations)],),
+    ).fetchone()[0]
+
+
+def fresh_storage(conn: psycopg.Connection, table: str, *, is_referenced: bool) -> set[str]:
     """Give ``table`` (locked, empty) new storage in the current transaction, so COPY may use FREEZE
     and skip the WAL, without touching any other table; return the relations that got it.
 
-    ``TRUNCATE`` does it, but PostgreSQL refuses to truncate a table that another table's foreign key
-    references unless that table is truncated in the same statement, which would lock it too (the
+    ``TRUNCATE`` does it, but PostgreSQL refuses to truncate a table that a foreign key references
+    unless the referencing table is truncated in the same statement, which would lock it too (the
     parallel load gives each table its own transaction). A referenced table is rewritten with
     ``CLUSTER`` instead (empty: a few milliseconds), which also gives it new storage; the index it
     marks as clustered is put back as it was. A relation without a clusterable index keeps its
     storage (loaded without FREEZE).
     """
     relations = _plain_relations(conn, [table])
-    referenced = conn.execute(
-        """
-        SELECT EXISTS (SELECT 1 FROM pg_constraint
-                       WHERE contype = 'f' AND confrelid = ANY(%(rels)s::regclass[])
-                         AND NOT conrelid = ANY(%(rels)s::regclass[]))
-        """,
-        {"rels": [quote(r) for r in sorted(relations | {table})]},
-    ).fetchone()[0]
-    if not referenced:
+    if not is_referenced:
         conn.execute(f"TRUNCATE {quote(table)}")
         return relations
     rows = conn.execute(
@@ -84,7 +85,7 @@ def fresh_storage(conn: psycopg.Connection, table: str) -> set[str]:
         SELECT DISTINCT ON (i.indrelid) r.relname, x.relname, i.indisclustered
         FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_class r ON r.oid = i.indrelid
         WHERE i.indrelid = ANY(%(rels)s::regclass[]) AND i.indisvalid AND i.indpred IS NULL
-          AND pg_indexam_has_property(x.relam, 'clusterable')
+          AND pg_index_has_property(i.indexrelid, 'clusterable')
         ORDER BY i.indrelid, i.indisclustered DESC, i.indisprimary DESC, i.indexrelid
         """,
         {"rels": [quote(r) for r in sorted(relations)]},
@@ -112,36 +113,41 @@ def _plain_relations(conn: psycopg.Connection, tables: list[str]) -> set[str]:
     return {name for (name,) in rows}
 
 
-def defer_constraints(conn: psycopg.Connection, tables: list[str], *, keep_foreign_keys: bool) -> list[tuple[str, str]]:
-    """Drop the unique constraints and plain indexes of ``tables`` (and, unless ``keep_foreign_keys``,
-    their foreign keys) inside the load's transaction; return ``(name, statement)`` pairs that recreate
-    them exactly, in order.
+def defer_constraints(conn: psycopg.Connection, tables: list[str], *, keep_foreign_keys: bool,
+                      keep_primary_keys: bool = True) -> list[tuple[str, str]]:
+    """Drop the unique constraints and plain indexes of ``tables`` (unless ``keep_foreign_keys``, their
+    foreign keys, and unless ``keep_primary_keys``, their primary keys) inside the load's transaction;
+    return ``(name, statement)`` pairs that recreate them exactly, in order.
 
     A sorted build after the load costs a fraction of one B-tree insert per row at a random place
-    (measured on products: 1.23 s with the keys in place vs 0.47 s load + builds). Primary keys stay:
-    ids arrive in order, so their B-tree only grows at its right edge, and foreign keys need them
-    (dropping them means dropping and re-validating every foreign key: measured slower). Foreign keys
-    stay when their triggers are off (superuser, ``session_replication_role = replica``); otherwise
-    they are re-added after the load, which makes PostgreSQL validate every row at once instead of one
-    trigger query per row.
+    (measured on products: 1.23 s with the keys in place vs 0.47 s load + builds). A primary key that
+    a foreign key references stays: dropping it drops those foreign keys, and re-adding them validates
+    every row (measured: slower than keeping the key, whose B-tree only grows at its right edge since
+    ids arrive in order), besides locking the referencing tables. The parallel load drops the other
+    primary keys too (``keep_primary_keys=False``): one sorted build beats an index insert per row.
+    Foreign keys stay when their triggers are off (superuser, ``session_replication_role =
+    replica``); otherwise they are re-added after the load, which makes PostgreSQL validate every row
+    at once instead of one trigger query per row. An index marked for CLUSTER is marked again.
     """
-    kinds = ["u"] if keep_foreign_keys else ["u", "f"]
+    kinds = ["u"] + ([] if keep_foreign_keys else ["f"]) + ([] if keep_primary_keys else ["p"])
     rows = conn.execute(
         f"""
         SELECT con.contype, format('%%s', con.conrelid::regclass), quote_ident(con.conname),
-               pg_get_constraintdef(con.oid), obj_description(con.oid, 'pg_constraint')
-        FROM pg_constraint con
+               pg_get_constraintdef(con.oid), obj_description(con.oid, 'pg_constraint'),
+               CASE WHEN ci.indisclustered THEN con.conindid::regclass::text END
+        FROM pg_constraint con LEFT JOIN pg_index ci ON ci.indexrelid = con.conindid
         WHERE con.conparentid = 0 AND con.contype = ANY(%(kinds)s)
           AND (con.conrelid IN {_OWNED} OR (con.contype = 'f' AND con.confrelid IN {_OWNED}))
           AND NOT (con.contype = 'u' AND %(keep)s AND EXISTS (
                    SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = con.conindid))
-        ORDER BY con.contype = 'f' DESC, 2, 3
+        ORDER BY con.contype = 'f' DESC, con.contype = 'p' DESC, 2, 3
         """,
         {"tables": tables, "kinds": kinds, "keep": keep_foreign_keys},
     ).fetchall()
     indexes = conn.execute(
         f"""
-        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), obj_description(i.indexrelid, 'pg_class')
+        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), obj_description(i.indexrelid, 'pg_class'),
+               CASE WHEN i.indisclustered THEN i.indrelid::regclass::text END
         FROM pg_index i
         WHERE i.indrelid IN {_OWNED}
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
@@ -151,19 +157,23 @@ def defer_constraints(conn: psycopg.Connection, tables: list[str], *, keep_forei
     ).fetchall()
     foreign: list[tuple[str, str]] = []
     keys: list[tuple[str, str]] = []
-    for kind, table, name, definition, comment in rows:  # foreign keys first: they depend on the keys
+    for kind, table, name, definition, comment, clustered in rows:  # foreign keys first: they depend on the keys
         conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
         statements = [(name, f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")]
         if comment is not None:
             statements.append((name, f"COMMENT ON CONSTRAINT {name} ON {table} IS {literal(comment)}"))
+        if clustered is not None:  # the index CLUSTER uses: mark it again
+            statements.append((name, f"ALTER TABLE {table} CLUSTER ON {clustered}"))
         (foreign if kind == "f" else keys).extend(statements)
     plain = []
-    for name, definition, comment in indexes:
+    for name, definition, comment, clustered_table in indexes:
         conn.execute(f"DROP INDEX {name}")
         # A partitioned table's index shows as "ON ONLY parent": recreate it on the partitions too.
         plain.append((name, definition.replace(" ON ONLY ", " ON ", 1)))
         if comment is not None:
             plain.append((name, f"COMMENT ON INDEX {name} IS {literal(comment)}"))
+        if clustered_table is not None:
+            plain.append((name, f"ALTER TABLE {clustered_table} CLUSTER ON {name}"))
     return keys + plain + foreign
 
 

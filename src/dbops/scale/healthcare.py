@@ -80,6 +80,7 @@ FUTURE_DAYS = 60  # … and the next two months
 USER_DAYS = 3 * 365  # users signed up over three years
 CLINIC_DAYS = 5 * 365  # clinics opened in the two years before that
 SLOTS_PER_DAY = 40  # quarter hours from 08:00 to 18:00
+BOOKED_AHEAD_DAYS = (0.5, 40.0)  # an appointment is booked 0.5 + 40 * u**2 days ahead (u uniform in [0, 1))
 FREE_SLOT_DAYS = 14
 
 
@@ -297,7 +298,7 @@ class HealthcareData:
             future = days[day] >= 0
             status = np.where(future, draw(r, FUTURE_STATUS_CUM, n), draw(r, PAST_STATUS_CUM, n))
             duration = DURATIONS[draw(r, DURATION_CUM, n)]
-            created = at - ((0.5 + 40 * r.random(n) ** 2) * DAY).astype(np.int64)
+            created = at - ((BOOKED_AHEAD_DAYS[0] + BOOKED_AHEAD_DAYS[1] * r.random(n) ** 2) * DAY).astype(np.int64)
             created = np.minimum(np.maximum(created, self.pat_created[patient] + MINUTE), now - MINUTE)
             horizon = np.minimum(at, now - MINUTE)
             done = np.minimum(at + (duration + (r.random(n) * 120).astype(np.int64)) * MINUTE, now - SECOND)
@@ -326,13 +327,19 @@ class HealthcareData:
                 "created_at": created,
                 "updated_at": updated,
             }
+            # every event of a later chunk happens at or after its booking: at most BOOKED_AHEAD_DAYS
+            # before its day (which is day_start[last] or later), or a minute before now
+            later = now - MINUTE if last >= len(days) else min(
+                int(day_start[last]) - int(sum(BOOKED_AHEAD_DAYS) * DAY) - 1, now - MINUTE)
             self._audit(r, ids, clinic, clinic_id, patient, k, doctor, status, created, updated, horizon,
-                        np.where(has_editor, staff, 0))
+                        np.where(has_editor, staff, 0), later)
         empty = np.zeros(0, dtype=np.int64)
         self.booked = tuple(np.concatenate([b[i] for b in booked] or [empty]) for i in range(4))
 
-    def _audit(self, r, ids, clinic, clinic_id, patient, k, doctor, status, created, updated, horizon, editor) -> None:
-        """The audit trail of a chunk of appointments, spilled in performed_at order."""
+    def _audit(self, r, ids, clinic, clinic_id, patient, k, doctor, status, created, updated, horizon, editor,
+               later: int) -> None:
+        """The audit trail of a chunk of appointments, spilled in performed_at order; ``later``: no event
+        of a later chunk happens before it (so the audit log's earlier partitions can load already)."""
         n = len(ids)
         staff = self.staff_user[self.staff_start[clinic] + (r.random(n) * self.staff_count[clinic]).astype(np.int64)]
         booker = np.where(r.random(n) < 0.5, self.pat_user[patient], staff)
@@ -382,7 +389,7 @@ class HealthcareData:
             "reason": Masked(Text.pool(REASONS, c["reason"]), c["reason_null"]),
             "performed_by": c["performed_by"],
             "performed_at": c["performed_at"],
-        })
+        }, complete_below=later)
 
     # -- availability -----------------------------------------------------------------
 

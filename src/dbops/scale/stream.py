@@ -77,7 +77,8 @@ class Spools:
         self.files: dict[str, dict[str, Any]] = {table: {} for table in tables}  # table -> {relation: spool}
         self.counts: dict[str, int] = {}
 
-    def spill(self, table: str, batch: dict[str, Any]) -> None:
+    def spill(self, table: str, batch: dict[str, Any], complete_below: int | None = None) -> None:
+        """Keep ``batch`` for ``table``'s COPY (``complete_below`` matters to the parallel load only)."""
         if table not in self.encoders:
             self.encoders[table] = encoder_for(table, self.catalog[table], batch)
         encoder, router = self.encoders[table], self.routers[table]
@@ -127,6 +128,17 @@ class Router:
             return None  # sub-partitioned, or a date key: let PostgreSQL route
         return cls(parent.key, [p.name for p in parts], np.array([to_micros(p.lower) for p in parts], dtype=np.int64),
                    np.array([to_micros(p.upper) for p in parts], dtype=np.int64), parent.default)
+
+    def complete(self, relation: str, floor: int | None) -> bool:
+        """Whether no row with a key at least ``floor`` can fall into ``relation`` (not the default).
+
+        >>> r = Router("t", ["p1", "p2"], np.array([0, 10]), np.array([10, 20]), "d")
+        >>> r.complete("p1", 10), r.complete("p2", 10), r.complete("d", 99), r.complete("p1", None)
+        (True, False, False, False)
+        """
+        if floor is None or relation not in self.names:
+            return False
+        return bool(self.upper[self.names.index(relation)] <= floor)
 
     def split(self, batch: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         key = np.asarray(batch[self.key], dtype=np.int64)
