@@ -9,7 +9,7 @@ draws are vectorised (a batch at a time): no Python runs per row.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -162,3 +162,26 @@ def phones(r: np.random.Generator, count: int = 4096) -> Pool:
     """Phone numbers."""
     a, b, c = r.integers(200, 999, count), r.integers(200, 999, count), r.integers(1000, 9999, count)
     return Pool([f"+1-{x}-{y}-{z}" for x, y, z in zip(a.tolist(), b.tolist(), c.tolist(), strict=True)])
+
+
+class SchemaData:
+    """Base of the per-schema generators: the tables in foreign-key order, id offsets, the clock.
+
+    ``spilled`` tables are produced by an earlier table's generator (through
+    ``spill``) and COPY-ed right after it; ``stages()`` has None for them.
+    """
+
+    tables: tuple[str, ...] = ()
+    spilled: tuple[str, ...] = ()
+
+    def __init__(self, scale: int, seed: int, today: date, offsets: dict[str, int], spill: Spill) -> None:
+        self.n = scale
+        self.seed = seed
+        self.spill = spill
+        self.clock = Clock(today)
+        self.off = {t: int(offsets.get(t, 0)) for t in self.tables}
+        self.names = NamePool()
+
+    def stages(self) -> list[tuple[str, Iterator[dict] | None]]:
+        """(table, batches) in load order; ``None``: the table's rows were spilled by an earlier stage."""
+        return [(t, None if t in self.spilled else getattr(self, f"_{t}")()) for t in self.tables]

@@ -39,8 +39,7 @@ from dbops.scale.common import (
     HOUR,
     MINUTE,
     SECOND,
-    Clock,
-    NamePool,
+    SchemaData,
     Spill,
     cum,
     draw,
@@ -76,20 +75,15 @@ LINES_CUM = cum([40, 30, 15, 10, 5])  # 1..5 lines per order
 QUANTITY_CUM = cum([80, 15, 5])  # 1..3 of an item
 
 
-class FashionData:
+class FashionData(SchemaData):
     """The generator; ``stages()`` yields the tables in foreign-key order."""
 
     tables = ("studios", "designers", "clients", "collections", "products", "fittings", "orders", "order_lines")
     spilled = ("order_lines",)  # generated with their orders (totals), COPY-ed right after them
 
     def __init__(self, scale: int, seed: int, today: date, offsets: dict[str, int], spill: Spill) -> None:
-        self.n = scale
-        self.seed = seed
-        self.spill = spill
-        self.clock = Clock(today)
-        self.off = {t: int(offsets.get(t, 0)) for t in self.tables}
+        super().__init__(scale, seed, today, offsets, spill)
         self.n_studios = max(1, min(round(scale / 250), scale // 5))
-        self.names = NamePool()
         self.phones = phones(rng(seed, "pools"))
         designers = scale // 60 + self.n_studios
         self.expected = {
@@ -97,10 +91,6 @@ class FashionData:
             "products": designers * 4 * 22, "fittings": int(scale * 1.3), "orders": int(scale * 1.85),
             "order_lines": int(scale * 1.85 * 2.1),
         }
-
-    def stages(self) -> list[tuple[str, Iterator[dict] | None]]:
-        """(table, batches) in load order; ``None``: the table's rows were spilled by an earlier stage."""
-        return [(t, None if t in self.spilled else getattr(self, f"_{t}")()) for t in self.tables]
 
     def _studios(self) -> Iterator[dict]:
         r = rng(self.seed, "studios")

@@ -43,8 +43,7 @@ from dbops.scale.common import (
     MINUTE,
     SECOND,
     STREETS,
-    Clock,
-    NamePool,
+    SchemaData,
     Spill,
     cum,
     draw,
@@ -84,7 +83,7 @@ BOOKED_AHEAD_DAYS = (0.5, 40.0)  # an appointment is booked 0.5 + 40 * u**2 days
 FREE_SLOT_DAYS = 14
 
 
-class HealthcareData:
+class HealthcareData(SchemaData):
     """The generator; ``stages()`` yields the tables in foreign-key order."""
 
     tables = ("clinics", "users", "patients", "doctors", "appointments", "appointment_audit_logs",
@@ -92,14 +91,9 @@ class HealthcareData:
     spilled = ("appointment_audit_logs",)  # generated with the appointments, COPY-ed right after them
 
     def __init__(self, scale: int, seed: int, today: date, offsets: dict[str, int], spill: Spill) -> None:
-        self.n = scale
-        self.seed = seed
-        self.spill = spill
-        self.clock = Clock(today)
-        self.off = {t: int(offsets.get(t, 0)) for t in self.tables}
+        super().__init__(scale, seed, today, offsets, spill)
         self.n_super = 1 if scale < 1000 else 3
         self.n_clinics = max(1, min(round(scale / 400), (scale - self.n_super) // 3))
-        self.names = NamePool()
         pools = rng(seed, "pools")
         self.hashes = fake_hashes(pools)
         self.phones = phones(pools)
@@ -111,10 +105,6 @@ class HealthcareData:
             "appointments": appointments, "appointment_audit_logs": int(appointments * 1.95),
             "doctor_availability": int(doctors * 26 + appointments * 0.05),
         }
-
-    def stages(self) -> list[tuple[str, Iterator[dict] | None]]:
-        """(table, batches) in load order; ``None``: the table's rows were spilled by an earlier stage."""
-        return [(t, None if t in self.spilled else getattr(self, f"_{t}")()) for t in self.tables]
 
     # -- clinics and users ------------------------------------------------------
 
