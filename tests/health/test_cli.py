@@ -116,3 +116,25 @@ def test_config_severity_and_ignore(dbops, empty_db, tmp_path, h):
     assert result.exit_code == 0, result.output
     findings = json.loads(result.stdout)["findings"]
     assert [(f["rule"], f["severity"]) for f in findings] == [("fk-type-mismatch", "warning")]
+
+
+def test_exclude_schema_and_min_size_on_the_command_line(dbops, empty_db, h):
+    h.execute(
+        empty_db,
+        "CREATE SCHEMA staging",
+        "CREATE TABLE staging.raw_import (a int)",  # no primary key, in an excluded schema
+        "CREATE TABLE public.tiny_log (a int)",  # no primary key, smaller than --min-size
+        "CREATE TABLE public.big_log (a int)",
+        "INSERT INTO public.big_log SELECT generate_series(1, 20000)",
+        "ANALYZE public.big_log",
+    )
+
+    def flagged(*extra: str) -> set[str]:
+        result = dbops("check", "indexes", "healthcare", "--database-url", empty_db, "--schema-only",
+                       "--format", "json", *extra)
+        assert result.exit_code == 0, result.output
+        return {f["object"] for f in json.loads(result.stdout)["findings"] if f["rule"] == "tables-without-primary-key"}
+
+    assert flagged() == {"staging.raw_import", "public.tiny_log", "public.big_log"}
+    assert flagged("--exclude-schema", "staging") == {"public.tiny_log", "public.big_log"}
+    assert flagged("--exclude-schema", "staging", "--min-size", "100000") == {"public.big_log"}

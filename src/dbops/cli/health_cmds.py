@@ -10,7 +10,7 @@ from dbops.cli.common import FormatOpt, OutputFormat, SchemaArg, emit_report, st
 from dbops.cli.render import render_report
 
 if TYPE_CHECKING:
-
+    from dbops.config import Settings
     from dbops.findings import Report
 
 
@@ -36,6 +36,16 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
             typer.Option("--exclude", help="Skip objects whose name matches this glob (schema.name or name); repeatable.",
                          show_default=False),
         ] = None,
+        exclude_schema: Annotated[
+            list[str] | None,
+            typer.Option("--exclude-schema", help="Skip this PostgreSQL schema (namespace); repeatable.",
+                         show_default=False),
+        ] = None,
+        min_size: Annotated[
+            int | None,
+            typer.Option("--min-size", help="Skip tables and indexes smaller than this many bytes.",
+                         show_default=False, min=0),
+        ] = None,
         fmt: FormatOpt = None,
     ) -> None:
         """Index and schema health audit of a live database (read-only, safe on a production primary).
@@ -49,6 +59,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         from dbops.health import CHECKS, audit
 
         st = state()
+        settings = _with_exclusions(st.settings, exclude_schema, min_size)
         urls = list(database_url or [])
         replicas = [validate_url(u, "--database-url") for u in urls[1:]]
         results: list[tuple[str, Report]] = []
@@ -56,7 +67,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
             primary = st.url_for(sch, urls[0] if urls else None, single=schema is not None)
             what = f"{sch.name}: auditing" + (f" (primary + {len(replicas)} replica(s))" if replicas else "")
             with st.err.status(what + "…"):
-                report = audit([primary, *replicas], st.settings, schema_only=schema_only, exclude=exclude or ())
+                report = audit([primary, *replicas], settings, schema_only=schema_only, exclude=exclude or ())
             results.append((sch.name, report))
         if len(results) == 1:
             combined = results[0][1]
@@ -75,6 +86,18 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
             rule_docs = {name: c.summary for name, c in CHECKS.items()}
             code = emit_report(combined, chosen, rule_docs=rule_docs)
         raise typer.Exit(code)
+
+
+def _with_exclusions(settings: Settings, schemas: list[str] | None, min_size: int | None) -> Settings:
+    """The settings with the command line's exclusions added to ``[tool.dbops.indexes]``'s."""
+    from dataclasses import replace
+
+    changes: dict = {}
+    if schemas:
+        changes["exclude_schemas"] = [*settings.indexes.exclude_schemas, *schemas]
+    if min_size is not None:
+        changes["min_table_size_bytes"] = changes["min_index_size_bytes"] = min_size
+    return replace(settings, indexes=replace(settings.indexes, **changes)) if changes else settings
 
 
 def _headline(report: Report) -> str:
