@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dbops.errors import UsageError
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -147,8 +145,3 @@ def emit_report(report: Report, fmt: OutputFormat | None = None, *, title: str =
 
         render_report(st.console, report, title=title)
     return report.exit_code()
-
-
-def not_built(what: str) -> None:
-    """For a command whose capability is not built yet: say so, exit 2."""
-    raise UsageError(f"`dbops {what}` is not available yet", hint="see README.md for the commands that work today")

@@ -249,8 +249,6 @@ def _create(schema: str, name: str, *, empty: bool, database_url: str | None) ->
     if result.lint is not None:
         code = emit_report(result.lint, OutputFormat.text, title=f"lock-safety findings in {result.path.name}")
         raise typer.Exit(code)
-    if result.lint_note:
-        st.err.print(result.lint_note, markup=False)
 
 
 # -- deploy / status rendering ---------------------------------------------------------------
@@ -260,8 +258,6 @@ def _print_deploy(report: Any) -> None:
     from rich.table import Table
 
     st = state()
-    if report.lint_note:
-        st.note(f"{report.schema}: {report.lint_note}")
     if report.lint is not None and any(f.severity.value != "info" for f in report.lint.findings):
         if report.dry_run:  # stdout stays pure SQL; the findings go to stderr
             from dbops.cli.render import render_report

@@ -414,10 +414,6 @@ def migrate(settings: Settings, schema: SchemaSettings, url: str, *, generate_ty
 def _generate_types(settings: Settings, schema: SchemaSettings) -> tuple[Any, str | None]:
     if not schema.types_module or not schema.models:
         return None, "types not generated (no models / types_module configured for this schema)"
-    try:
-        from dbops.typegen import generate
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("dbops.typegen"):
-            return None, "types not generated (dbops.typegen is not available yet)"
-        raise
+    from dbops.typegen import generate
+
     return generate(settings, schema), None

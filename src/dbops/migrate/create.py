@@ -36,12 +36,10 @@ class CreatedRevision:
     path: Path | None = None
     applied_first: list[str] = field(default_factory=list)
     lint: Report | None = None
-    lint_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": self.schema, "revision": self.revision, "path": str(self.path) if self.path else None,
-                "applied_first": self.applied_first, "lint": self.lint.to_dict() if self.lint else None,
-                "lint_note": self.lint_note}
+                "applied_first": self.applied_first, "lint": self.lint.to_dict() if self.lint else None}
 
 
 def next_revision_id(existing: list[str]) -> str | None:
@@ -121,5 +119,5 @@ def create_revision(settings: Settings, schema: SchemaSettings, name: str, *, em
         return result
     result.revision = script.revision
     result.path = Path(script.path)
-    result.lint, result.lint_note = lint_pending(settings, schema, [script.revision])
+    result.lint = lint_pending(settings, schema, [script.revision])
     return result

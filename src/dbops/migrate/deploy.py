@@ -105,7 +105,6 @@ class DeployReport:
     edited: list[EditedRevision] = field(default_factory=list)
     recorded_unrecorded: list[str] = field(default_factory=list)
     lint: Report | None = None
-    lint_note: str | None = None
     sql: str = ""
     lock_wait_seconds: float = 0.0
     seconds: float = 0.0
@@ -123,7 +122,6 @@ class DeployReport:
             "edited": [e.to_dict() for e in self.edited],
             "recorded_unrecorded": self.recorded_unrecorded,
             "lint": self.lint.to_dict() if self.lint is not None else None,
-            "lint_note": self.lint_note,
             "sql": self.sql if self.dry_run else None,
             "lock_wait_seconds": round(self.lock_wait_seconds, 3),
             "seconds": round(self.seconds, 3),
@@ -168,7 +166,7 @@ def _deploy_locked(settings: Settings, schema: SchemaSettings, session: Migratio
     if not report.pending:
         report.after = report.before
         return
-    report.lint, report.lint_note = lint_pending(settings, schema, report.pending,
+    report.lint = lint_pending(settings, schema, report.pending,
                                                  deploy_lock_timeout=settings.deploy.lock_timeout)
     if report.lint is not None and _has_errors(report.lint):
         raise LintRefused(schema.name, report.lint)
@@ -254,19 +252,15 @@ LOCK_TIMEOUT_RULE = "require-lock-timeout"
 
 
 def lint_pending(settings: Settings, schema: SchemaSettings, revisions: list[str], *,
-                 deploy_lock_timeout: str | None = None) -> tuple[Report | None, str | None]:
-    """Lock-safety lint of ``revisions``; ``(None, note)`` while dbops.lint is not available.
+                 deploy_lock_timeout: str | None = None) -> Report:
+    """Lock-safety lint of ``revisions``.
 
     ``deploy_lock_timeout``: the lock_timeout ``deploy`` sets before each
     revision; when it is not zero, "missing lock_timeout" findings are
     downgraded to info (the revision cannot wait unbounded under deploy).
     """
-    try:
-        from dbops.lint import lint_revisions
-    except ImportError as exc:
-        if isinstance(exc, ModuleNotFoundError) and exc.name and not exc.name.startswith("dbops.lint"):
-            raise
-        return None, "lock-safety lint skipped: dbops.lint is not available yet"
+    from dbops.lint import lint_revisions
+
     report = lint_revisions(settings, schema, revisions=revisions)
     if deploy_lock_timeout and not is_zero_duration(deploy_lock_timeout):
         from dataclasses import replace
@@ -280,7 +274,7 @@ def lint_pending(settings: Settings, schema: SchemaSettings, revisions: list[str
             if f.rule == LOCK_TIMEOUT_RULE and f.severity is not Severity.INFO else f
             for f in report.findings
         ]
-    return report, None
+    return report
 
 
 def is_zero_duration(value: str) -> bool:
@@ -314,7 +308,7 @@ def _dry_run(settings: Settings, schema: SchemaSettings, url: str, history: Hist
     report.pending = history.pending(report.before)
     if not report.pending:
         return
-    report.lint, report.lint_note = lint_pending(settings, schema, report.pending,
+    report.lint = lint_pending(settings, schema, report.pending,
                                                  deploy_lock_timeout=settings.deploy.lock_timeout)
     timeouts = [f"SET {name} = '{getattr(settings.deploy, name)}'" for name in ("lock_timeout", "statement_timeout")]
     config = alembic_config(settings, schema, url)

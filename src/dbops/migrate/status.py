@@ -83,10 +83,6 @@ def status(settings: Settings, schema: SchemaSettings, url: str, *, check_drift:
 def _drift(settings: Settings, schema: SchemaSettings, url: str) -> tuple[list[str] | None, str | None]:
     if not schema.models:
         return None, "drift not checked: no models module configured for this schema"
-    try:
-        from dbops.drift import model_drift
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("dbops.drift"):
-            return None, "drift not checked: dbops.drift is not available yet"
-        raise
+    from dbops.drift import model_drift
+
     return list(model_drift(settings, schema, url)), None
