@@ -9,6 +9,7 @@ from dbops.config.settings import (
     PartitionsSettings,
     SchemaSettings,
     Settings,
+    StudioSettings,
     find_project_root,
     load_settings,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "ResolvedUrl",
     "SchemaSettings",
     "Settings",
+    "StudioSettings",
     "database_name",
     "find_project_root",
     "is_local_url",

@@ -134,6 +134,20 @@ class PartitionsSettings:
 
 
 @dataclass(frozen=True)
+class StudioSettings:
+    """``[tool.dbops.studio]``: the local web UI.
+
+    ``secret_columns``: glob patterns of columns never shown nor written, on top of the
+    name patterns (password, token, key, hash…): ``"iban"``, ``"users.phone"``,
+    ``"public.*.ssn"``, ``"fashion.public.clients.email"``.
+    """
+
+    secret_columns: list[str] = field(default_factory=list)
+    statement_timeout: str = "5s"
+    page_size: int = 50
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything dbops knows about the project, validated."""
 
@@ -145,6 +159,7 @@ class Settings:
     budgets: BudgetsSettings = field(default_factory=BudgetsSettings)
     deploy: DeploySettings = field(default_factory=DeploySettings)
     partitions: PartitionsSettings = field(default_factory=PartitionsSettings)
+    studio: StudioSettings = field(default_factory=StudioSettings)
     config_file: Path | None = None
 
     def schema(self, name: str) -> SchemaSettings:
@@ -168,6 +183,7 @@ _SECTIONS = {
     "budgets": BudgetsSettings,
     "deploy": DeploySettings,
     "partitions": PartitionsSettings,
+    "studio": StudioSettings,
 }
 _TOP_LEVEL = {"target_pg_version": int, "schemas": dict, **{k: dict for k in _SECTIONS}}
 
