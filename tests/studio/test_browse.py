@@ -228,3 +228,49 @@ def test_export_csv_and_json(start_studio, shop_db):
     assert '"released_at": null' in ndjson.text.splitlines()[0]  # NULLs first, descending
     big = client.get("/shop/t/public/items/export?format=csv")
     assert len(big.text.splitlines()) == 121
+
+
+class RecordingConnection:
+    """A psycopg connection that remembers the SQL of every statement (the pages' queries, verbatim)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self.statements: list[tuple[str, list]] = []
+
+    def execute(self, query, params=None):
+        text = query if isinstance(query, str) else query.as_string(self.conn)
+        self.statements.append((text, list(params or [])))
+        return self.conn.execute(query, params)
+
+    def __getattr__(self, name: str):
+        return getattr(self.conn, name)
+
+
+def test_pages_are_index_range_scans_without_offset_or_count(shop_db, monkeypatch):
+    from dbops.studio import rows
+    from dbops.studio.app import Database, StudioOptions, Target
+    from dbops.studio.catalog import Catalog, driver
+
+    monkeypatch.setattr("dbops.studio.catalog.EXACT_COUNT_MAX_PAGES", -1)  # as if the table were big
+    database = Database(Target("shop", shop_db), StudioOptions())
+    try:
+        with database.transaction(write=False) as conn:
+            relation = Catalog(conn, "shop").relation("public", "items")
+            recorder = RecordingConnection(driver(conn))
+            for query in (rows.PageQuery(after=("60",), size=10),
+                          rows.PageQuery(before=("60",), size=10),
+                          rows.PageQuery(sort="released_at", after=("2024-01-01 05:00:00+00", "45"), size=10),
+                          rows.PageQuery(start="90", sort="id", size=10)):
+                page = rows.read_page(recorder, relation, rows.validate(relation, query))
+                assert len(page.rows) == 10
+            selects = [(s, p) for s, p in recorder.statements if s.startswith("SELECT") and "LIMIT" in s]
+            assert selects and not any("OFFSET" in s or "count(" in s for s, _ in recorder.statements)
+            with psycopg.connect(shop_db) as plain:
+                plain.execute("SET enable_seqscan = off")  # 120 rows: make the planner show what it would do at scale
+                for statement, params in selects:
+                    plan = plain.execute("EXPLAIN (FORMAT JSON) " + statement, params).fetchone()[0][0]["Plan"]
+                    text = str(plan)
+                    assert "Index Scan" in text and "'Node Type': 'Sort'" not in text, statement
+                    assert "Index Cond" in text, statement  # the scan starts at the cursor, it does not skip rows
+    finally:
+        database.engine.dispose()

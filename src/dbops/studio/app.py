@@ -89,7 +89,6 @@ class Database:
             pool_size=options.pool_size,
             max_overflow=0,
             pool_timeout=options.pool_timeout,
-            pool_pre_ping=True,
         )
 
     def _connect(self) -> psycopg.Connection:
@@ -116,7 +115,7 @@ class Database:
         with self.engine.connect() as conn:
             transaction = conn.begin()
             try:
-                if not write:
+                if not write and self.options.write:  # else every session is read-only already
                     conn.exec_driver_sql("SET TRANSACTION READ ONLY")
                 yield conn
                 if write:
@@ -539,7 +538,7 @@ class Pages:
                         "relation": relation}
             row = rows.read_row(conn, relation, key)
             referencing = rows.referencing(
-                conn, relation, row,
+                conn, relation, catalog.referenced_by(relation), row,
                 is_secret=lambda ns, table, column: self.studio.rules.is_secret(schema, ns, table, column),
             )
             return {"relation": relation, "row": row, "referencing": referencing}
@@ -629,7 +628,7 @@ class Pages:
             relation = catalog.relation(namespace, name)
             row = rows.read_row(conn, relation, key)
             referencing = rows.referencing(
-                conn, relation, row,
+                conn, relation, catalog.referenced_by(relation), row,
                 is_secret=lambda ns, table, column: self.studio.rules.is_secret(schema, ns, table, column),
             )
             return {"relation": relation, "row": row, "referencing": referencing}

@@ -92,7 +92,11 @@ class Relation:
     key_is_primary: bool
     sortable: tuple[str, ...]  # columns an index can deliver in order (leading columns of btree indexes)
     foreign_keys: tuple[ForeignKey, ...]
-    referenced_by: tuple[ForeignKey, ...]
+
+    @cached_property
+    def fk_by_column(self) -> dict[str, ForeignKey]:
+        """Single-column foreign keys by column (the grid links those cells)."""
+        return {fk.columns[0]: fk for fk in self.foreign_keys if len(fk.columns) == 1}
 
     @property
     def qualified(self) -> str:
@@ -155,10 +159,7 @@ class Relation:
 
     def outgoing(self, column: str) -> ForeignKey | None:
         """The single-column foreign key of ``column``, if any (for links in the grid)."""
-        for fk in self.foreign_keys:
-            if fk.columns == (column,):
-                return fk
-        return None
+        return self.fk_by_column.get(column)
 
 
 @dataclass
@@ -229,12 +230,18 @@ class Catalog:
             import sqlalchemy as sa
 
             rows = self.connection.execute(
-                sa.text("SELECT c.relname, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                sa.text("SELECT c.relname, c.relkind::text, c.relispartition FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
                         "WHERE n.nspname = :ns AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"),
                 {"ns": namespace},
             ).all()
-            cache[key] = {name: _KIND_NAMES[kind] for name, kind in rows}
+            cache[key] = {name: _KIND_NAMES[kind] for name, kind, _ in rows}
+            cache[("partitions", namespace)] = {name for name, _, partition in rows if partition}
         return cache[key]
+
+    def _partitions(self, namespace: str) -> set[str]:
+        self._kinds(namespace)
+        return self.inspector.info_cache[("partitions", namespace)]
 
     def relation(self, namespace: str, name: str) -> Relation:
         """One relation (404 when it does not exist or is in a system namespace)."""
@@ -301,13 +308,19 @@ class Catalog:
             key_is_primary=primary,
             sortable=tuple(s for s in sortable if s in {c.name for c in columns if not c.secret}),
             foreign_keys=foreign,
-            referenced_by=self._referenced_by(namespace, name) if kind in ("table", "partitioned table") else (),
         )
 
-    def _referenced_by(self, namespace: str, name: str) -> tuple[ForeignKey, ...]:
+    def referenced_by(self, relation: Relation) -> tuple[ForeignKey, ...]:
+        """The foreign keys of other tables pointing at ``relation`` (read only for a row's page)."""
+        if relation.kind not in ("table", "partitioned table"):
+            return ()
+        namespace, name = relation.namespace, relation.name
         out = []
         for ns in self.namespaces:
+            partitions = self._partitions(ns)  # a partition repeats its parent's foreign keys
             for (_, table), fks in self.inspector.get_multi_foreign_keys(schema=ns).items():
+                if table in partitions:
+                    continue
                 for fk in fks:
                     if fk["referred_table"] == name and (fk.get("referred_schema") or ns) == namespace:
                         out.append(_foreign_key(ns, table, fk))

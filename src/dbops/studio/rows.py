@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
-from dbops.studio.catalog import CTID, KEYSET, OFFSET, TEXT_KINDS, Ident, Relation
+from dbops.studio.catalog import CTID, KEYSET, OFFSET, TEXT_KINDS, ForeignKey, Ident, Relation
 from dbops.studio.errors import NotFound, StudioError
 
 if TYPE_CHECKING:
@@ -448,10 +448,11 @@ class Referencing:
     secret: bool = False
 
 
-def referencing(conn: psycopg.Connection, relation: Relation, row: Row, *, is_secret) -> list[Referencing]:
-    """For each foreign key pointing at ``relation``, how many rows point at ``row`` (counted up to a cap)."""
+def referencing(conn: psycopg.Connection, relation: Relation, foreign_keys: tuple[ForeignKey, ...], row: Row, *,
+                is_secret) -> list[Referencing]:
+    """For each of ``foreign_keys`` (pointing at ``relation``), how many rows point at ``row`` (counted up to a cap)."""
     out = []
-    for fk in relation.referenced_by:
+    for fk in foreign_keys:
         values = tuple(row.values.get(c) for c in fk.ref_columns)
         secret = any(is_secret(fk.namespace, fk.table, c) for c in fk.columns) or any(
             relation.by_name[c].secret for c in fk.ref_columns

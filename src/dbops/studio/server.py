@@ -141,7 +141,9 @@ class StudioServer:
 
 
 def _bind(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP; without it a
+    # response written in two parts waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
@@ -149,5 +151,6 @@ def _bind(port: int) -> socket.socket:
         sock.close()
         raise UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}",
                          hint="choose another --port, or omit it for a free one") from None
+    sock.listen(128)  # connections queue from now on: the printed URL works before uvicorn's loop runs
     sock.set_inheritable(True)
     return sock
