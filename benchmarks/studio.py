@@ -29,12 +29,10 @@ import statistics
 import sys
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _shared import server  # noqa: E402
+from _shared import server
 
-from dbops.config import url_with_database  # noqa: E402
+from dbops.config import url_with_database
 
 TABLE_SQL = """
 CREATE TYPE reading_status AS ENUM ('ok', 'warning', 'failed');
@@ -188,8 +186,10 @@ def main() -> int:
     p95_ratio = table[1][2] / table[0][2]
     print(f"\npage 1,000 / page 1 (studio): p50 {p50_ratio:.2f}x, p95 {p95_ratio:.2f}x  (goal <= 1.2x)")
     print(f"studio p95, worst of the three: {max(t[2] for t in table[:3]):.1f} ms  (goal < 100 ms)")
-    print(f"studio / bare SQL, page 1: p50 {table[0][1] / table[3][1]:.1f}x; "
-          f"page 1,000: p50 {table[1][1] / table[4][1]:.1f}x")
+    print(
+        f"studio / bare SQL, page 1: p50 {table[0][1] / table[3][1]:.1f}x; "
+        f"page 1,000: p50 {table[1][1] / table[4][1]:.1f}x"
+    )
     print(f"bare SQL page 1,000 / page 1: p50 {table[4][1] / table[3][1]:.2f}x")
     return 0
 

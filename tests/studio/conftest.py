@@ -87,8 +87,15 @@ class Client:
         self.host = f"127.0.0.1:{server.port}"
         self.cookie: str | None = None
 
-    def request(self, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str | None] | None = None,
-                cookie: bool = True) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str | None] | None = None,
+        cookie: bool = True,
+    ) -> Response:
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
         try:
             conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
@@ -115,11 +122,20 @@ class Client:
     def get(self, path: str, **kwargs) -> Response:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, form: dict[str, str] | list[tuple[str, str]], *,
-             headers: dict[str, str | None] | None = None, **kwargs) -> Response:
+    def post(
+        self,
+        path: str,
+        form: dict[str, str] | list[tuple[str, str]],
+        *,
+        headers: dict[str, str | None] | None = None,
+        **kwargs,
+    ) -> Response:
         body = urlencode(form).encode()
-        merged = {"Origin": f"http://{self.host}", "Content-Type": "application/x-www-form-urlencoded",
-                  **(headers or {})}
+        merged = {
+            "Origin": f"http://{self.host}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            **(headers or {}),
+        }
         return self.request("POST", path, body=body, headers=merged, **kwargs)
 
 

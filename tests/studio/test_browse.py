@@ -24,8 +24,12 @@ def test_both_schemas_with_switcher_and_table_list(start_studio, healthcare_db, 
     assert page.status == 200
     assert 'href="/fashion/"' in page.text and 'aria-current="page">healthcare<' in page.text
     assert "appointments" in page.text and "partitioned table" in page.text
-    row = re.search(r'href="/healthcare/t/public/clinics">clinics</a>.*?<td class="num"[^>]*>([^<]*)</td>'
-                    r'\s*<td class="num">([^<]*)</td>', page.text, re.S)
+    row = re.search(
+        r'href="/healthcare/t/public/clinics">clinics</a>.*?<td class="num"[^>]*>([^<]*)</td>'
+        r'\s*<td class="num">([^<]*)</td>',
+        page.text,
+        re.S,
+    )
     assert row and row.group(1) == "5" and row.group(2).endswith("kB")  # a small table is counted exactly
     fashion = client.get("/fashion/")
     assert fashion.status == 200 and 'href="/fashion/t/public/orders"' in fashion.text
@@ -71,8 +75,10 @@ def walk(client, path: str) -> tuple[list[int], list[int]]:
 
 def test_sort_by_nullable_indexed_column_walks_every_row_both_ways(start_studio, shop_db):
     _, client = start_studio(shop_db)
-    for direction, sql_order in (("asc", "released_at ASC NULLS LAST, id ASC"),
-                                 ("desc", "released_at DESC NULLS FIRST, id DESC")):
+    for direction, sql_order in (
+        ("asc", "released_at ASC NULLS LAST, id ASC"),
+        ("desc", "released_at DESC NULLS FIRST, id DESC"),
+    ):
         with psycopg.connect(shop_db) as conn:
             expected = [r[0] for r in conn.execute(f"SELECT id FROM items ORDER BY {sql_order}")]
         forward, backward = walk(client, f"/shop/t/public/items?sort=released_at&dir={direction}&n=7")
@@ -102,7 +108,7 @@ def test_typed_filters_and_search(start_studio, shop_db):
 
     def filtered(*filters: tuple[str, str, str], **extra: str) -> list[int]:
         params = [p for f in filters for p in (("fc", f[0]), ("fo", f[1]), ("fv", f[2]))] + list(extra.items())
-        resp = client.get("/shop/t/public/items?" + urlencode(params + [("n", "500")]))
+        resp = client.get("/shop/t/public/items?" + urlencode([*params, ("n", "500")]))
         assert resp.status == 200, resp.text
         return ids(resp.text)
 
@@ -111,8 +117,9 @@ def test_typed_filters_and_search(start_studio, shop_db):
             return [r[0] for r in conn.execute(f"SELECT id FROM items WHERE {where} ORDER BY id")]
 
     assert filtered(("status", "eq", "retired")) == expect("status = 'retired'")
-    assert filtered(("released_at", "ge", "2024-01-01 10:00+00"), ("released_at", "le", "2024-01-01 12:00+00")) == \
-        expect("released_at BETWEEN '2024-01-01 10:00+00' AND '2024-01-01 12:00+00'")
+    assert filtered(
+        ("released_at", "ge", "2024-01-01 10:00+00"), ("released_at", "le", "2024-01-01 12:00+00")
+    ) == expect("released_at BETWEEN '2024-01-01 10:00+00' AND '2024-01-01 12:00+00'")
     assert filtered(("name", "contains", "m 11")) == expect("name LIKE '%m 11%'")
     assert filtered(("note", "null", "")) == expect("note IS NULL")
     assert filtered(("note", "eq", "third"), ("in_stock", "eq", "true")) == expect("note = 'third' AND in_stock")
@@ -135,7 +142,9 @@ def test_foreign_keys_link_both_ways(start_studio, shop_db):
     assert 'href="/shop/t/public/categories/row?k.id=2"' in page.text  # item 1 → category 2
     category = client.get("/shop/t/public/categories/row?k.id=2")
     assert category.status == 200
-    match = re.search(r'<a href="([^"]+)">items</a> via category_id: <span class="refcount">(\d+)</span>', category.text)
+    match = re.search(
+        r'<a href="([^"]+)">items</a> via category_id: <span class="refcount">(\d+)</span>', category.text
+    )
     assert match and match.group(2) == "60"
     items = client.get(match.group(1).replace("&amp;", "&") + "&n=500")
     assert items.status == 200 and ids(items.text) == list(range(1, 121, 2))
@@ -180,7 +189,7 @@ def test_views_are_paged_by_position(start_studio, shop_db):
 def test_injection_through_every_parameter_changes_nothing(start_studio, shop_db):
     _, client = start_studio(shop_db)
     hostile = [
-        ("/shop/t/public/items?sort=" + quote('id; DROP TABLE items --'), 400),
+        ("/shop/t/public/items?sort=" + quote("id; DROP TABLE items --"), 400),
         ("/shop/t/public/items?dir=" + quote("asc; DROP TABLE items"), 400),
         ("/shop/t/public/items?fc=" + quote('name" = name; DROP TABLE items; --') + "&fo=eq&fv=x", 400),
         ("/shop/t/public/items?fc=name&fo=" + quote("eq' OR 1=1 --") + "&fv=x", 400),
@@ -257,10 +266,12 @@ def test_pages_are_index_range_scans_without_offset_or_count(shop_db, monkeypatc
         with database.transaction(write=False) as conn:
             relation = Catalog(conn, "shop").relation("public", "items")
             recorder = RecordingConnection(driver(conn))
-            for query in (rows.PageQuery(after=("60",), size=10),
-                          rows.PageQuery(before=("60",), size=10),
-                          rows.PageQuery(sort="released_at", after=("2024-01-01 05:00:00+00", "45"), size=10),
-                          rows.PageQuery(start="90", sort="id", size=10)):
+            for query in (
+                rows.PageQuery(after=("60",), size=10),
+                rows.PageQuery(before=("60",), size=10),
+                rows.PageQuery(sort="released_at", after=("2024-01-01 05:00:00+00", "45"), size=10),
+                rows.PageQuery(start="90", sort="id", size=10),
+            ):
                 page = rows.read_page(recorder, relation, rows.validate(relation, query))
                 assert len(page.rows) == 10
             selects = [(s, p) for s, p in recorder.statements if s.startswith("SELECT") and "LIMIT" in s]

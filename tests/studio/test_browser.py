@@ -20,8 +20,16 @@ from tests.studio.conftest import db_row
 pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 ARTIFACTS = Path(os.environ.get("DBOPS_STUDIO_ARTIFACTS") or Path(__file__).parent / "artifacts")
 
 
@@ -34,7 +42,10 @@ def browser(tmp_path_factory) -> Iterator:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, args=ARGS, headless=True,
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM,
+            args=ARGS,
+            headless=True,
             viewport={"width": 1360, "height": 860},
         )
         try:
@@ -61,8 +72,10 @@ def shot(page, name: str) -> None:
 
 def seed(healthcare_url: str, fashion_url: str) -> None:
     with psycopg.connect(healthcare_url) as conn:
-        conn.execute("INSERT INTO clinics (name, address, phone) VALUES ('Main Clinic', '1 Main St', '555-0100'), "
-                     "('Riverside', '2 River Rd', NULL)")
+        conn.execute(
+            "INSERT INTO clinics (name, address, phone) VALUES ('Main Clinic', '1 Main St', '555-0100'), "
+            "('Riverside', '2 River Rd', NULL)"
+        )
         conn.execute("""
             INSERT INTO users (clinic_id, name, email, role_type, password_hash)
             SELECT 1 + (g % 2), 'Person ' || g, 'p' || g || '@example.test',
@@ -78,8 +91,13 @@ def studio(healthcare_db, fashion_db) -> Iterator:
     servers = []
 
     def start(*, write: bool) -> StudioServer:
-        server = StudioServer([Target("healthcare", healthcare_db), Target("fashion", fashion_db)],
-                              StudioOptions(write=write)).check().start()
+        server = (
+            StudioServer(
+                [Target("healthcare", healthcare_db), Target("fashion", fashion_db)], StudioOptions(write=write)
+            )
+            .check()
+            .start()
+        )
         servers.append(server)
         return server
 
@@ -162,7 +180,10 @@ def test_insert_edit_set_null_and_delete(page, studio, healthcare_db):
     page.get_by_text("Row inserted.").wait_for()
     clinic_id = int(page.url.split("k.id=")[1].split("&")[0])
     assert db_row(healthcare_db, "SELECT name, address, phone FROM clinics WHERE id = %s", clinic_id) == (
-        "Playwright Clinic", "3 Test Lane", None)
+        "Playwright Clinic",
+        "3 Test Lane",
+        None,
+    )
 
     page.locator("input[name='n.address']").check()
     page.locator("input[name='v.phone']").fill("555-0199")

@@ -32,20 +32,29 @@ def test_null_is_not_the_empty_string(start_studio, shop_db):
 
 def test_typed_values_timestamps_enums_booleans_json(start_studio, shop_db):
     _, client = start_studio(shop_db, write=True)
-    resp = edit(client, {
-        "v.released_at": "2025-06-01 12:30:00+02",
-        "v.status": "retired",
-        "v.in_stock": "false",
-        "v.attrs": '{"colour": "red", "sizes": [1, 2]}',
-        "v.price": "12.50",
-        "v.category_id": "1",
-    })
+    resp = edit(
+        client,
+        {
+            "v.released_at": "2025-06-01 12:30:00+02",
+            "v.status": "retired",
+            "v.in_stock": "false",
+            "v.attrs": '{"colour": "red", "sizes": [1, 2]}',
+            "v.price": "12.50",
+            "v.category_id": "1",
+        },
+    )
     assert resp.status == 303, resp.text
     released, status, in_stock, attrs, price, category = db_row(
-        shop_db, "SELECT released_at, status::text, in_stock, attrs, price::text, category_id FROM items WHERE id = 4")
+        shop_db, "SELECT released_at, status::text, in_stock, attrs, price::text, category_id FROM items WHERE id = 4"
+    )
     assert released == datetime.datetime(2025, 6, 1, 10, 30, tzinfo=datetime.UTC)
-    assert (status, in_stock, attrs, price, category) == ("retired", False, {"colour": "red", "sizes": [1, 2]},
-                                                          "12.50", 1)
+    assert (status, in_stock, attrs, price, category) == (
+        "retired",
+        False,
+        {"colour": "red", "sizes": [1, 2]},
+        "12.50",
+        1,
+    )
     # a NULL timestamp and a NULL boolean can be saved (and shown back as NULL)
     assert edit(client, {"n.released_at": "on", "v.released_at": "", "n.in_stock": "on", "n.attrs": "on"}).status == 303
     assert db_row(shop_db, "SELECT released_at, in_stock, attrs FROM items WHERE id = 4") == (None, None, None)
@@ -101,21 +110,38 @@ def test_insert_with_defaults_and_nulls(start_studio, shop_db):
     assert re.search(r'name="d\.id" data-clears="\w+" checked', form.text)  # identity: default ticked
     assert re.search(r'name="n\.note" data-clears="\w+" checked', form.text)  # nullable without default: NULL
     assert 'name="v.total"' not in form.text and 'name="v.password_hash"' not in form.text
-    resp = client.post("/shop/t/public/items/new", [
-        ("d.id", "on"), ("v.id", ""), ("v.name", "brand new"), ("v.note", ""), ("v.status", "active"),
-        ("n.released_at", "on"), ("v.released_at", ""), ("d.created_at", "on"), ("v.category_id", "2"),
-        ("v.attrs", "[1, 2]"), ("v.price", "3"), ("v.in_stock", "true"),
-    ])
+    resp = client.post(
+        "/shop/t/public/items/new",
+        [
+            ("d.id", "on"),
+            ("v.id", ""),
+            ("v.name", "brand new"),
+            ("v.note", ""),
+            ("v.status", "active"),
+            ("n.released_at", "on"),
+            ("v.released_at", ""),
+            ("d.created_at", "on"),
+            ("v.category_id", "2"),
+            ("v.attrs", "[1, 2]"),
+            ("v.price", "3"),
+            ("v.in_stock", "true"),
+        ],
+    )
     assert resp.status == 303, resp.text
     new_id = int(re.search(r"k\.id=(\d+)", resp.header("location")).group(1))
     assert new_id == 121
-    row = db_row(shop_db, "SELECT name, note, status::text, released_at, category_id, attrs, total::text, "
-                          "created_at IS NOT NULL FROM items WHERE id = %s", new_id)
+    row = db_row(
+        shop_db,
+        "SELECT name, note, status::text, released_at, category_id, attrs, total::text, "
+        "created_at IS NOT NULL FROM items WHERE id = %s",
+        new_id,
+    )
     assert row == ("brand new", "", "active", None, 2, [1, 2], "6.00", True)
     page = client.get(resp.header("location"))
     assert "Row inserted." in page.text and "brand new" in page.text
-    bad = client.post("/shop/t/public/items/new", [("v.name", "x"), ("v.released_at", "31/31/2031"),
-                                                   ("v.note", "keep me")])
+    bad = client.post(
+        "/shop/t/public/items/new", [("v.name", "x"), ("v.released_at", "31/31/2031"), ("v.note", "keep me")]
+    )
     assert bad.status == 400 and "released_at:" in bad.text and 'value="keep me"' in bad.text
     assert db_row(shop_db, "SELECT count(*) FROM items") == (121,)
 
@@ -132,7 +158,9 @@ def test_delete_asks_for_confirmation_then_deletes(start_studio, shop_db):
     # a row others point at: PostgreSQL refuses, the studio says why, nothing changes
     category = client.get("/shop/t/public/categories/delete?k.id=1")
     assert "Rows point at it: items (60)" in category.text
-    refused = client.post("/shop/t/public/categories/delete?k.id=1", {"version": hidden_value(category.text, "version")})
+    refused = client.post(
+        "/shop/t/public/categories/delete?k.id=1", {"version": hidden_value(category.text, "version")}
+    )
     assert refused.status == 400 and "violates foreign key constraint" in refused.text
     assert db_row(shop_db, "SELECT count(*) FROM categories WHERE id = 1") == (1,)
     assert client.post("/shop/t/public/items/delete?k.id=7", {"version": "1"}).status == 404

@@ -11,20 +11,35 @@ import pytest
 
 from tests.studio.conftest import Client, db_row, hidden_value
 
-PAGES = ["/", "/shop/", "/shop/t/public/items", "/shop/t/public/items/row?k.id=1", "/static/studio.css",
-         "/static/studio.js", "/shop/t/public/items/export?format=csv"]
+PAGES = [
+    "/",
+    "/shop/",
+    "/shop/t/public/items",
+    "/shop/t/public/items/row?k.id=1",
+    "/static/studio.css",
+    "/static/studio.js",
+    "/shop/t/public/items/export?format=csv",
+]
 
 
 def studio_connections(url: str) -> int:
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dbops studio' "
-                            "AND datname = current_database()").fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dbops studio' "
+            "AND datname = current_database()"
+        ).fetchone()[0]
 
 
 def test_dns_rebinding_is_refused(start_studio, shop_db):
     server, client = start_studio(shop_db)
-    for host in ("evil.example", f"evil.example:{server.port}", f"localhost:{server.port}",
-                 f"127.0.0.1:{server.port + 1}", "127.0.0.1", f"127.0.0.1:{server.port}, evil.example"):
+    for host in (
+        "evil.example",
+        f"evil.example:{server.port}",
+        f"localhost:{server.port}",
+        f"127.0.0.1:{server.port + 1}",
+        "127.0.0.1",
+        f"127.0.0.1:{server.port}, evil.example",
+    ):
         resp = client.get("/shop/t/public/items", headers={"Host": host})
         assert resp.status == 403, host
         assert "DNS-rebinding" in resp.text and "item 1" not in resp.text
@@ -73,9 +88,11 @@ def test_read_only_studio_refuses_every_write(start_studio, shop_db):
     _, client = start_studio(shop_db)
     row = client.get("/shop/t/public/items/row?k.id=1")
     assert 'method="post"' not in row.text and "Edit" not in row.text
-    for path, form in [("/shop/t/public/items/row?k.id=1", {"version": "1", "v.name": "x"}),
-                       ("/shop/t/public/items/new", {"v.name": "x"}),
-                       ("/shop/t/public/items/delete?k.id=1", {"version": "1"})]:
+    for path, form in [
+        ("/shop/t/public/items/row?k.id=1", {"version": "1", "v.name": "x"}),
+        ("/shop/t/public/items/new", {"v.name": "x"}),
+        ("/shop/t/public/items/delete?k.id=1", {"version": "1"}),
+    ]:
         resp = client.post(path, form)
         assert resp.status == 403 and "read-only" in resp.text
     assert client.get("/shop/t/public/items/new").status == 403
@@ -86,8 +103,10 @@ def test_read_only_studio_refuses_every_write(start_studio, shop_db):
 def test_reads_run_in_read_only_transactions_even_with_write(start_studio, shop_db):
     with psycopg.connect(shop_db) as conn:
         conn.execute("CREATE TABLE side_effects (n int)")
-        conn.execute("CREATE FUNCTION bump() RETURNS int LANGUAGE sql VOLATILE AS "
-                     "'INSERT INTO side_effects VALUES (1) RETURNING n'")
+        conn.execute(
+            "CREATE FUNCTION bump() RETURNS int LANGUAGE sql VOLATILE AS "
+            "'INSERT INTO side_effects VALUES (1) RETURNING n'"
+        )
         conn.execute("CREATE VIEW sneaky AS SELECT bump() AS n")
     for write in (False, True):
         _, client = start_studio(shop_db, write=write)
@@ -123,9 +142,11 @@ def test_writes_must_come_from_the_studios_own_pages(start_studio, shop_db):
 
 def _open_post(server, client: Client, declared: int, sent: bytes) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-    head = (f"POST /shop/t/public/items/new HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-            f"Cookie: {client.cookie}\r\nOrigin: http://127.0.0.1:{server.port}\r\n"
-            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {declared}\r\n\r\n")
+    head = (
+        f"POST /shop/t/public/items/new HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Cookie: {client.cookie}\r\nOrigin: http://127.0.0.1:{server.port}\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {declared}\r\n\r\n"
+    )
     sock.sendall(head.encode() + sent)
     return sock
 
@@ -181,10 +202,13 @@ def test_statement_timeout_on_every_query(start_studio, shop_db):
     assert client.get("/shop/t/public/items?n=1").status == 200  # the pool is fine afterwards
 
 
-@pytest.mark.parametrize("env, url, force, message", [
-    ({"DBOPS_ENV": "production"}, None, True, "DBOPS_ENV=production"),
-    ({}, "postgresql://u:s3cret@db.example.com/x", False, "not a local database"),
-])
+@pytest.mark.parametrize(
+    "env, url, force, message",
+    [
+        ({"DBOPS_ENV": "production"}, None, True, "DBOPS_ENV=production"),
+        ({}, "postgresql://u:s3cret@db.example.com/x", False, "not a local database"),
+    ],
+)
 def test_cli_refuses_write(dbops, env, url, force, message):
     args = ["studio", "healthcare", "--write", "--no-browser"]
     if url:
@@ -200,6 +224,7 @@ def test_cli_unreachable_database_exits_3(dbops):
     free.bind(("127.0.0.1", 0))
     port = free.getsockname()[1]
     free.close()
-    result = dbops("studio", "healthcare", "--no-browser", "--database-url",
-                   f"postgresql://u:s3cret@127.0.0.1:{port}/x")
+    result = dbops(
+        "studio", "healthcare", "--no-browser", "--database-url", f"postgresql://u:s3cret@127.0.0.1:{port}/x"
+    )
     assert result.exit_code == 3 and "cannot connect" in result.stderr and "s3cret" not in result.output

@@ -10,8 +10,15 @@ import psycopg
 from dbops.studio.secrets import SecretRules, view_secrets
 from tests.studio.conftest import db_row, hidden_value
 
-SECRET_VALUES = ("HASH-SECRET", "TOKEN-SECRET", "token-secret", "PASSWD-SECRET", "KEY-SECRET", "CRED-SECRET",
-                 "TOTP-SECRET")
+SECRET_VALUES = (
+    "HASH-SECRET",
+    "TOKEN-SECRET",
+    "token-secret",
+    "PASSWD-SECRET",
+    "KEY-SECRET",
+    "CRED-SECRET",
+    "TOTP-SECRET",
+)
 
 
 def no_secret_in(text: str) -> None:
@@ -36,8 +43,14 @@ def test_secret_columns_never_leave_the_database(start_studio, shop_db):
         no_secret_in(resp.text)
     grid = client.get("/shop/t/public/items")
     note = re.search(r"Hidden as secrets: ([^—]+)", grid.text).group(1)
-    assert [n.strip() for n in note.split(",")] == ["password_hash", "api_token", "passwd", "private_key",
-                                                    "credentials", "totp_seed"]
+    assert [n.strip() for n in note.split(",")] == [
+        "password_hash",
+        "api_token",
+        "passwd",
+        "private_key",
+        "credentials",
+        "totp_seed",
+    ]
     # through views: a renamed column, an expression over a secret, a view of a view
     view = client.get("/shop/t/public/item_view")
     assert "Hidden as secrets: ph, tok" in view.text and "item 1" in view.text and "hats" in view.text
@@ -103,8 +116,9 @@ def test_a_table_whose_key_is_secret_has_no_row_pages(start_studio, shop_db):
 
 def test_view_secrets_follow_pg_rewrite_and_pg_depend(shop_db):
     with psycopg.connect(shop_db) as conn:
-        conn.execute("CREATE MATERIALIZED VIEW item_mv AS SELECT id, coalesce(passwd, '') AS p, upper(name) AS n "
-                     "FROM items")
+        conn.execute(
+            "CREATE MATERIALIZED VIEW item_mv AS SELECT id, coalesce(passwd, '') AS p, upper(name) AS n FROM items"
+        )
         conn.execute("CREATE VIEW safe_view AS SELECT id, name FROM items WHERE password_hash IS NOT NULL")
         found = view_secrets(conn, "shop", SecretRules())
     assert found.secret_columns("public", "item_view") == {"ph", "tok"}
@@ -117,11 +131,47 @@ def test_view_secrets_follow_pg_rewrite_and_pg_depend(shop_db):
 
 def test_secret_words_in_names():
     rules = SecretRules()
-    secret = ["password", "passwd", "pwd", "user_password", "passwordHash", "secret", "client_secret", "token",
-              "refresh_token", "api_key", "apiKey", "private_key", "credential", "credentials", "salt", "hash",
-              "password_hash", "totp", "totp_seed", "otp", "otp_code", "mfa_secret", "pin", "cvv"]
-    public = ["name", "email", "monkey", "keyboard", "hotpot", "spinner", "opinion", "id", "clinic_id", "notes",
-              "created_at", "status", "passenger"]
+    secret = [
+        "password",
+        "passwd",
+        "pwd",
+        "user_password",
+        "passwordHash",
+        "secret",
+        "client_secret",
+        "token",
+        "refresh_token",
+        "api_key",
+        "apiKey",
+        "private_key",
+        "credential",
+        "credentials",
+        "salt",
+        "hash",
+        "password_hash",
+        "totp",
+        "totp_seed",
+        "otp",
+        "otp_code",
+        "mfa_secret",
+        "pin",
+        "cvv",
+    ]
+    public = [
+        "name",
+        "email",
+        "monkey",
+        "keyboard",
+        "hotpot",
+        "spinner",
+        "opinion",
+        "id",
+        "clinic_id",
+        "notes",
+        "created_at",
+        "status",
+        "passenger",
+    ]
     assert [n for n in secret if not rules.is_secret("s", "public", "t", n)] == []
     assert [n for n in public if rules.is_secret("s", "public", "t", n)] == []
 

@@ -14,10 +14,16 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
     @app.command("studio")
     def studio(
         schema: SchemaArg = None,
-        write: Annotated[bool, typer.Option("--write", help="Allow inserting, editing and deleting rows (read-only by default).")] = False,
+        write: Annotated[
+            bool, typer.Option("--write", help="Allow inserting, editing and deleting rows (read-only by default).")
+        ] = False,
         force: Annotated[bool, typer.Option("--force", help="Allow --write on a database that is not local.")] = False,
-        port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port).")] = 0,
-        no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open the browser; just print the URL.")] = False,
+        port: Annotated[
+            int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port).")
+        ] = 0,
+        no_browser: Annotated[
+            bool, typer.Option("--no-browser", help="Do not open the browser; just print the URL.")
+        ] = False,
         database_url: DatabaseUrlOpt = None,
     ) -> None:
         """Local web UI on 127.0.0.1: tables of both schemas (or SCHEMA), rows, filters, foreign keys.

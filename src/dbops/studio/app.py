@@ -155,8 +155,9 @@ class Studio:
         try:
             return self.databases[schema]
         except KeyError:
-            raise StudioError(404, f"no schema {schema!r} in this studio "
-                              f"(serving {', '.join(self.databases)})") from None
+            raise StudioError(
+                404, f"no schema {schema!r} in this studio (serving {', '.join(self.databases)})"
+            ) from None
 
     async def run(self, schema: str, work: Callable[[psycopg.Connection, Catalog], T], *, write: bool = False) -> T:
         """Run ``work(connection, catalog)`` in one transaction in a worker thread, within the concurrency cap."""
@@ -201,15 +202,20 @@ def map_error(exc: BaseException, target: Target, options: StudioOptions) -> Stu
         return None
     message = edits.database_message(exc)
     if isinstance(exc, psycopg.errors.QueryCanceled):
-        return StudioError(504, f"the query took longer than the studio's statement_timeout "
-                           f"({options.statement_timeout_ms / 1000:g} s): narrow it with a filter on an indexed column")
+        return StudioError(
+            504,
+            f"the query took longer than the studio's statement_timeout "
+            f"({options.statement_timeout_ms / 1000:g} s): narrow it with a filter on an indexed column",
+        )
     if isinstance(exc, psycopg.errors.LockNotAvailable):
         return StudioError(409, "the row is locked by another transaction: try again in a moment")
     if isinstance(exc, (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)):
         return StudioError(409, f"{message}: try again")
     if isinstance(exc, (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.InsufficientPrivilege)):
         return StudioError(403, message)
-    if isinstance(exc, (psycopg.errors.DataError, psycopg.errors.IntegrityError, psycopg.errors.SyntaxErrorOrAccessRuleViolation)):
+    if isinstance(
+        exc, (psycopg.errors.DataError, psycopg.errors.IntegrityError, psycopg.errors.SyntaxErrorOrAccessRuleViolation)
+    ):
         return StudioError(400, message)
     if isinstance(exc, psycopg.OperationalError):
         return StudioError(503, f"{target.name}: the database connection failed: {mask_url(message)}")
@@ -389,15 +395,25 @@ class TableNav:
         state = state_params(self.query)
         if self.relation.paging == OFFSET:
             return self._url([*state, ("page", str(self.number + 1))])
-        return self._url([*state, ("after", encode_cursor(page.next_cursor) or ""),
-                          ("page", str(self.number + 1) if not self.query.start else "")])
+        return self._url(
+            [
+                *state,
+                ("after", encode_cursor(page.next_cursor) or ""),
+                ("page", str(self.number + 1) if not self.query.start else ""),
+            ]
+        )
 
     def prev_link(self, page: rows.Page) -> str:
         state = state_params(self.query)
         if self.relation.paging == OFFSET or (self.number == 2 and not self.query.start):
             return self._url([*state, ("page", str(self.number - 1) if self.number > 2 else "")])
-        return self._url([*state, ("before", encode_cursor(page.prev_cursor) or ""),
-                          ("page", str(self.number - 1) if not self.query.start else "")])
+        return self._url(
+            [
+                *state,
+                ("before", encode_cursor(page.prev_cursor) or ""),
+                ("page", str(self.number - 1) if not self.query.start else ""),
+            ]
+        )
 
     @property
     def first(self) -> str:
@@ -445,9 +461,16 @@ class Pages:
         return HTMLResponse(html, status_code=status)
 
     def error(self, request: Request, exc: StudioError, schema: str | None = None) -> HTMLResponse:
-        return self.render(request, "error.html", {"message": exc.message, "status": exc.status,
-                                                   "schema": schema if schema in self.studio.databases else None},
-                           status=exc.status)
+        return self.render(
+            request,
+            "error.html",
+            {
+                "message": exc.message,
+                "status": exc.status,
+                "schema": schema if schema in self.studio.databases else None,
+            },
+            status=exc.status,
+        )
 
     async def home(self, request: Request) -> Response:
         return RedirectResponse(Links(self.studio.targets[0].name).tables(), status_code=303)
@@ -492,9 +515,14 @@ class Pages:
         except StudioError as exc:
             return self.error(request, exc, schema)
         query = context["query"]
-        context.update(schema=schema, number=parsed.number, state=state_params(query),
-                       jumped=query.start is not None, blank_filter=rows.Filter("", "eq", ""),
-                       nav=TableNav(Links(schema), context["relation"], query, parsed.number))
+        context.update(
+            schema=schema,
+            number=parsed.number,
+            state=state_params(query),
+            jumped=query.start is not None,
+            blank_filter=rows.Filter("", "eq", ""),
+            nav=TableNav(Links(schema), context["relation"], query, parsed.number),
+        )
         return self.render(request, "table.html", context, status=400 if context["error"] else 200)
 
     async def row(self, request: Request) -> Response:
@@ -533,12 +561,18 @@ class Pages:
         def show(conn: psycopg.Connection, catalog: Catalog) -> dict[str, Any]:
             relation = catalog.relation(namespace, name)
             if set(key) != set(relation.key) or not relation.addressable:
-                return {"redirect": Links(schema).filtered(namespace, name, tuple(key), tuple(key.values()))
-                        if all(k in relation.by_name and not relation.by_name[k].secret for k in key) else None,
-                        "relation": relation}
+                return {
+                    "redirect": Links(schema).filtered(namespace, name, tuple(key), tuple(key.values()))
+                    if all(k in relation.by_name and not relation.by_name[k].secret for k in key)
+                    else None,
+                    "relation": relation,
+                }
             row = rows.read_row(conn, relation, key)
             referencing = rows.referencing(
-                conn, relation, catalog.referenced_by(relation), row,
+                conn,
+                relation,
+                catalog.referenced_by(relation),
+                row,
                 is_secret=lambda ns, table, column: self.studio.rules.is_secret(schema, ns, table, column),
             )
             return {"relation": relation, "row": row, "referencing": referencing}
@@ -549,8 +583,15 @@ class Pages:
             return self.error(request, exc, schema)
         if "redirect" in context:
             if context["redirect"] is None:
-                return self.error(request, StudioError(400, f"a row of {context['relation'].qualified} is addressed "
-                                                       f"by {', '.join(context['relation'].key) or 'nothing'}"), schema)
+                return self.error(
+                    request,
+                    StudioError(
+                        400,
+                        f"a row of {context['relation'].qualified} is addressed "
+                        f"by {', '.join(context['relation'].key) or 'nothing'}",
+                    ),
+                    schema,
+                )
             return RedirectResponse(context["redirect"], status_code=303)
         context.update(schema=schema, key=key, error=error, fields=form_fields)
         return self.render(request, "row.html", context, status=error.status if error else 200)
@@ -574,8 +615,11 @@ class Pages:
             try:
                 key = await self.studio.run(schema, insert, write=True)
                 links = Links(schema)
-                target = links.row(namespace, name, key) + "&done=inserted" if key else (
-                    links.table(namespace, name, {"done": "inserted"}))
+                target = (
+                    links.row(namespace, name, key) + "&done=inserted"
+                    if key
+                    else (links.table(namespace, name, {"done": "inserted"}))
+                )
                 return RedirectResponse(target, status_code=303)
             except StudioError as exc:
                 if exc.status not in (400, 409):
@@ -584,17 +628,27 @@ class Pages:
                 if not form_fields:
                     form_fields = _raw_fields(form)
         elif not self.studio.options.write:
-            return self.error(request, StudioError(403, "the studio is read-only: restart it with "
-                                                   "`dbops studio --write` to insert rows"), schema)
+            return self.error(
+                request,
+                StudioError(403, "the studio is read-only: restart it with `dbops studio --write` to insert rows"),
+                schema,
+            )
         try:
             relation = await self.studio.run(schema, lambda conn, catalog: catalog.relation(namespace, name))
         except StudioError as exc:
             return self.error(request, exc, schema)
         if relation.is_view:
-            return self.error(request, StudioError(400, f"{relation.qualified} is a {relation.kind}: rows are "
-                                                   "inserted into its tables"), schema)
-        return self.render(request, "new.html", {"schema": schema, "relation": relation, "error": error,
-                                                 "fields": form_fields}, status=error.status if error else 200)
+            return self.error(
+                request,
+                StudioError(400, f"{relation.qualified} is a {relation.kind}: rows are inserted into its tables"),
+                schema,
+            )
+        return self.render(
+            request,
+            "new.html",
+            {"schema": schema, "relation": relation, "error": error, "fields": form_fields},
+            status=error.status if error else 200,
+        )
 
     async def delete(self, request: Request) -> Response:
         schema, namespace, name = _segment(request, "schema"), _segment(request, "ns"), _segment(request, "table")
@@ -603,8 +657,11 @@ class Pages:
         except StudioError as exc:
             return self.error(request, exc, schema)
         if not self.studio.options.write:
-            return self.error(request, StudioError(403, "the studio is read-only: restart it with "
-                                                   "`dbops studio --write` to delete rows"), schema)
+            return self.error(
+                request,
+                StudioError(403, "the studio is read-only: restart it with `dbops studio --write` to delete rows"),
+                schema,
+            )
         error: StudioError | None = None
         if request.method == "POST":
             try:
@@ -628,7 +685,10 @@ class Pages:
             relation = catalog.relation(namespace, name)
             row = rows.read_row(conn, relation, key)
             referencing = rows.referencing(
-                conn, relation, catalog.referenced_by(relation), row,
+                conn,
+                relation,
+                catalog.referenced_by(relation),
+                row,
                 is_secret=lambda ns, table, column: self.studio.rules.is_secret(schema, ns, table, column),
             )
             return {"relation": relation, "row": row, "referencing": referencing}
@@ -647,8 +707,13 @@ class Pages:
             if fmt not in ("csv", "json"):
                 raise StudioError(400, f"format must be csv or json (got {fmt[:20]!r})")
             parsed = page_query(request, rows.MAX_PAGE_SIZE)
-            limit = _int_param(request.query_params, "limit", self.studio.options.export_limit,
-                               low=1, high=self.studio.options.export_limit)
+            limit = _int_param(
+                request.query_params,
+                "limit",
+                self.studio.options.export_limit,
+                low=1,
+                high=self.studio.options.export_limit,
+            )
 
             def prepare(conn: psycopg.Connection, catalog: Catalog) -> tuple[Relation, rows.PageQuery]:
                 relation = catalog.relation(namespace, name)
@@ -682,9 +747,13 @@ class Pages:
 
         media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
         filename = f"{relation.name}.{'csv' if fmt == 'csv' else 'ndjson'}"
-        return StreamingResponse(chunks(), media_type=media, headers={
-            "content-disposition": f"attachment; filename*=UTF-8''{q(filename)}",
-        })
+        return StreamingResponse(
+            chunks(),
+            media_type=media,
+            headers={
+                "content-disposition": f"attachment; filename*=UTF-8''{q(filename)}",
+            },
+        )
 
 
 def csv_line(values: list[str | None] | tuple[str | None, ...]) -> str:
@@ -704,8 +773,15 @@ def csv_line(values: list[str | None] | tuple[str | None, ...]) -> str:
     return ",".join(fields) + "\r\n"
 
 
-def _export_batch(conn: psycopg.Connection, catalog: Catalog, *, relation: Relation, query: rows.PageQuery,
-                  position: rows.ExportPosition | None, size: int) -> tuple[list[tuple], rows.ExportPosition | None]:
+def _export_batch(
+    conn: psycopg.Connection,
+    catalog: Catalog,
+    *,
+    relation: Relation,
+    query: rows.PageQuery,
+    position: rows.ExportPosition | None,
+    size: int,
+) -> tuple[list[tuple], rows.ExportPosition | None]:
     return rows.export_batch(conn, relation, query, position, size)
 
 
@@ -804,6 +880,12 @@ def create_app(targets: list[Target], options: StudioOptions, *, port: int, toke
         return pages.error(request, StudioError(500, f"internal error: {type(exc).__name__}: {mask_url(text)}"))
 
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, 500: server_error})
-    guarded = StudioGuard(app, port=port, token=token, write=options.write,
-                          body_limit=options.body_limit, body_timeout=options.body_timeout)
+    guarded = StudioGuard(
+        app,
+        port=port,
+        token=token,
+        write=options.write,
+        body_limit=options.body_limit,
+        body_timeout=options.body_timeout,
+    )
     return StudioApp(guarded, studio, token, port)

@@ -22,7 +22,21 @@ if TYPE_CHECKING:
     from sqlalchemy.engine.reflection import Inspector
 
 # Column kinds decide the editor widget, the filter operators and what the search box looks at.
-KINDS = ("bool", "enum", "int", "number", "timestamp", "date", "time", "interval", "json", "uuid", "array", "text", "other")
+KINDS = (
+    "bool",
+    "enum",
+    "int",
+    "number",
+    "timestamp",
+    "date",
+    "time",
+    "interval",
+    "json",
+    "uuid",
+    "array",
+    "text",
+    "other",
+)
 RANGE_KINDS = frozenset({"int", "number", "timestamp", "date", "time", "interval", "text", "uuid", "enum"})
 TEXT_KINDS = frozenset({"text", "enum", "uuid"})
 
@@ -146,7 +160,9 @@ class Relation:
     @property
     def required_secrets(self) -> tuple[str, ...]:
         """Secret NOT NULL columns without a default: rows cannot be inserted from the studio."""
-        return tuple(c.name for c in self.columns if c.secret and not c.nullable and not c.has_default and not c.generated)
+        return tuple(
+            c.name for c in self.columns if c.secret and not c.nullable and not c.has_default and not c.generated
+        )
 
     def column(self, name: str, *, purpose: str) -> Column:
         """A visible column by name; a 400 naming what was tried for an unknown or secret one."""
@@ -219,8 +235,9 @@ class Catalog:
 
     @cached_property
     def namespaces(self) -> list[str]:
-        names = [n for n in self.inspector.get_schema_names()
-                 if n not in ("information_schema",) and not n.startswith("pg_")]
+        names = [
+            n for n in self.inspector.get_schema_names() if n not in ("information_schema",) and not n.startswith("pg_")
+        ]
         return sorted(names, key=lambda n: (n != "public", n))
 
     def _kinds(self, namespace: str) -> dict[str, str]:
@@ -230,9 +247,11 @@ class Catalog:
             import sqlalchemy as sa
 
             rows = self.connection.execute(
-                sa.text("SELECT c.relname, c.relkind::text, c.relispartition FROM pg_class c "
-                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                        "WHERE n.nspname = :ns AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"),
+                sa.text(
+                    "SELECT c.relname, c.relkind::text, c.relispartition FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = :ns AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+                ),
                 {"ns": namespace},
             ).all()
             cache[key] = {name: _KIND_NAMES[kind] for name, kind, _ in rows}
@@ -259,7 +278,9 @@ class Catalog:
         raw_columns = inspector.get_columns(name, schema=namespace)
         foreign: tuple[ForeignKey, ...] = ()
         if kind in ("table", "partitioned table"):
-            foreign = tuple(_foreign_key(namespace, name, fk) for fk in inspector.get_foreign_keys(name, schema=namespace))
+            foreign = tuple(
+                _foreign_key(namespace, name, fk) for fk in inspector.get_foreign_keys(name, schema=namespace)
+            )
         derived: set[str] = set()
         if kind in ("view", "materialized view"):
             derived = self.view_secrets().secret_columns(namespace, name)
@@ -291,8 +312,10 @@ class Catalog:
             else:
                 for unique in inspector.get_unique_constraints(name, schema=namespace):
                     cols = tuple(unique["column_names"])
-                    if cols and set(cols) <= not_null and not unique.get("dialect_options", {}).get(
-                        "postgresql_nulls_not_distinct"
+                    if (
+                        cols
+                        and set(cols) <= not_null
+                        and not unique.get("dialect_options", {}).get("postgresql_nulls_not_distinct")
                     ):
                         key = cols
                         break

@@ -78,8 +78,12 @@ class StudioGuard:
 
         headers = _headers(scope)
         if headers.get("host") != self.host:
-            await _plain(secured_send, 403, "refused: this studio answers only to Host "
-                         f"{self.host} (a different name pointing at 127.0.0.1 is a DNS-rebinding attempt)")
+            await _plain(
+                secured_send,
+                403,
+                "refused: this studio answers only to Host "
+                f"{self.host} (a different name pointing at 127.0.0.1 is a DNS-rebinding attempt)",
+            )
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         offered = [v for k, v in query if k == "token"]
@@ -87,8 +91,11 @@ class StudioGuard:
             await self._exchange_token(scope, query, offered[-1], secured_send)
             return
         if not self._has_cookie(headers):
-            await _plain(secured_send, 403, "this studio needs the link `dbops studio` printed (it carries a "
-                         "one-time token); open that link again")
+            await _plain(
+                secured_send,
+                403,
+                "this studio needs the link `dbops studio` printed (it carries a one-time token); open that link again",
+            )
             return
         method = scope["method"]
         if method in ("GET", "HEAD"):
@@ -110,8 +117,11 @@ class StudioGuard:
             return
         body, status = await self._read_body(headers, receive)
         if status:
-            message = (f"request body larger than {self.body_limit:,} bytes" if status == 413
-                       else f"request body not received within {self.body_timeout:g} s")
+            message = (
+                f"request body larger than {self.body_limit:,} bytes"
+                if status == 413
+                else f"request body not received within {self.body_timeout:g} s"
+            )
             await _plain(secured_send, status, message, extra=[(b"connection", b"close")])
             return
         await self.app(_raw_path_routing(scope), _replay(body, receive), secured_send)
@@ -127,8 +137,9 @@ class StudioGuard:
         location = path + (f"?{urlencode(rest)}" if rest else "")
         cookie = f"{self.cookie_name}={self.token}; Path=/; HttpOnly; SameSite=Strict"
         # Strip the token from the address bar (history, screenshots) once it is in the cookie.
-        await _plain(send, 303, "see " + location, extra=[(b"location", location.encode()),
-                                                          (b"set-cookie", cookie.encode())])
+        await _plain(
+            send, 303, "see " + location, extra=[(b"location", location.encode()), (b"set-cookie", cookie.encode())]
+        )
 
     def _has_cookie(self, headers: dict[str, str]) -> bool:
         raw = headers.get("cookie")
@@ -145,8 +156,10 @@ class StudioGuard:
     def _cross_site(self, headers: dict[str, str]) -> str | None:
         origin = headers.get("origin")
         if origin != self.origin:
-            return (f"refused: a write must come from the studio's own page (Origin {origin or 'missing'}, "
-                    f"expected {self.origin})")
+            return (
+                f"refused: a write must come from the studio's own page (Origin {origin or 'missing'}, "
+                f"expected {self.origin})"
+            )
         site = headers.get("sec-fetch-site")
         if site is not None and site != "same-origin":
             return f"refused: a write must come from the studio's own page (Sec-Fetch-Site {site})"
@@ -224,10 +237,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def _plain(send: Send, status: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
     body = (text + "\n").encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-                    *(extra or [])],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *(extra or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

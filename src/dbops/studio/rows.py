@@ -142,8 +142,11 @@ def validate(relation: Relation, query: PageQuery) -> PageQuery:
         column = relation.column(query.sort, purpose="sorted")
         if not relation.is_view and column.name not in relation.sortable:
             allowed = ", ".join(relation.sortable) or "none"
-            raise StudioError(400, f"{relation.qualified} cannot be sorted by {column.name}: no index delivers it "
-                              f"in order (sortable: {allowed})")
+            raise StudioError(
+                400,
+                f"{relation.qualified} cannot be sorted by {column.name}: no index delivers it "
+                f"in order (sortable: {allowed})",
+            )
         if relation.is_view and column.kind == "json":
             raise StudioError(400, f"{column.name} is JSON: it has no order")
     if len(query.filters) > MAX_FILTERS:
@@ -168,8 +171,9 @@ def validate(relation: Relation, query: PageQuery) -> PageQuery:
             raise StudioError(400, f"{relation.qualified} is a {relation.kind}: it is paged by page number")
         expected = len(order_keys(relation, query.sort, query.descending))
         if len(cursor) != expected:
-            raise StudioError(400, f"the page cursor has {len(cursor)} values, this order needs {expected} "
-                              "(follow the page's links)")
+            raise StudioError(
+                400, f"the page cursor has {len(cursor)} values, this order needs {expected} (follow the page's links)"
+            )
     if query.start is not None:
         if query.sort is None and relation.paging == KEYSET:
             query = PageQuery(**{**query.__dict__, "sort": relation.key[0]})
@@ -356,7 +360,7 @@ def _row(relation: Relation, keys: list[_Key], raw: tuple) -> Row:
     order_values = tuple(raw[: len(keys)])
     values: dict[str, str | None] = {}
     truncated = set()
-    for column, value in zip(relation.visible, raw[len(keys):], strict=True):
+    for column, value in zip(relation.visible, raw[len(keys) :], strict=True):
         if value is not None and len(value) > GRID_TEXT_LIMIT and column.kind not in ("int", "number"):
             value = value[:GRID_TEXT_LIMIT]
             truncated.add(column.name)
@@ -364,8 +368,9 @@ def _row(relation: Relation, keys: list[_Key], raw: tuple) -> Row:
     return Row(values, order_values, frozenset(truncated))
 
 
-def capped_count(conn: psycopg.Connection, relation: Relation, where: list[sql.Composable],
-                 params: list[Any]) -> tuple[int | None, bool]:
+def capped_count(
+    conn: psycopg.Connection, relation: Relation, where: list[sql.Composable], params: list[Any]
+) -> tuple[int | None, bool]:
     """Matching rows, counted up to COUNT_CAP (``(count, capped)``); ``None`` when it takes too long."""
     import psycopg
 
@@ -401,8 +406,9 @@ def estimated_rows(conn: psycopg.Connection, relation: Relation) -> tuple[int | 
     ident = sql.Identifier(relation.namespace, relation.name).as_string(conn)
     estimate, pages = conn.execute(_ESTIMATE, [ident]).fetchone()
     if pages is not None and pages <= EXACT_COUNT_MAX_PAGES:
-        (count,) = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-            Ident(relation.namespace, relation.name)), []).fetchone()
+        (count,) = conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(Ident(relation.namespace, relation.name)), []
+        ).fetchone()
         return count, True
     return estimate, False
 
@@ -410,8 +416,11 @@ def estimated_rows(conn: psycopg.Connection, relation: Relation) -> tuple[int | 
 def key_condition(relation: Relation, key: dict[str, str], params: list[Any]) -> sql.Composable:
     """``k1 = %s AND k2 = %s`` for a full key given by the user (400 when it is not the relation's key)."""
     if not relation.addressable:
-        raise StudioError(400, f"rows of {relation.qualified} have no key the studio can show "
-                          "(no primary key, or a secret one): they have no page of their own")
+        raise StudioError(
+            400,
+            f"rows of {relation.qualified} have no key the studio can show "
+            "(no primary key, or a secret one): they have no page of their own",
+        )
     if set(key) != set(relation.key):
         raise StudioError(400, f"a row of {relation.qualified} is addressed by {', '.join(relation.key)}")
     params.extend(key[k] for k in relation.key)
@@ -448,8 +457,9 @@ class Referencing:
     secret: bool = False
 
 
-def referencing(conn: psycopg.Connection, relation: Relation, foreign_keys: tuple[ForeignKey, ...], row: Row, *,
-                is_secret) -> list[Referencing]:
+def referencing(
+    conn: psycopg.Connection, relation: Relation, foreign_keys: tuple[ForeignKey, ...], row: Row, *, is_secret
+) -> list[Referencing]:
     """For each of ``foreign_keys`` (pointing at ``relation``), how many rows point at ``row`` (counted up to a cap)."""
     out = []
     for fk in foreign_keys:
@@ -466,8 +476,11 @@ def referencing(conn: psycopg.Connection, relation: Relation, foreign_keys: tupl
             sql.Literal(REFERENCING_CAP + 1),
         )
         (count,) = conn.execute(statement, list(values)).fetchone()
-        out.append(Referencing(fk.namespace, fk.table, fk.columns, values, min(count, REFERENCING_CAP),
-                               count > REFERENCING_CAP))
+        out.append(
+            Referencing(
+                fk.namespace, fk.table, fk.columns, values, min(count, REFERENCING_CAP), count > REFERENCING_CAP
+            )
+        )
     return out
 
 
@@ -479,8 +492,9 @@ class ExportPosition:
     offset: int
 
 
-def export_batch(conn: psycopg.Connection, relation: Relation, query: PageQuery, position: ExportPosition | None,
-                 size: int) -> tuple[list[tuple], ExportPosition | None]:
+def export_batch(
+    conn: psycopg.Connection, relation: Relation, query: PageQuery, position: ExportPosition | None, size: int
+) -> tuple[list[tuple], ExportPosition | None]:
     """One batch of an export (whole values, visible columns), and where the next starts (None: done).
 
     Each batch is its own short transaction (the caller's), so an export never holds a
@@ -507,7 +521,10 @@ def export_batch(conn: psycopg.Connection, relation: Relation, query: PageQuery,
         assert position.cursor is not None
         for condition, values in _keyset_segments(keys, position.cursor, backward=False):
             statement = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {}").format(
-                select, source, sql.SQL(" AND ").join([*where, condition]), _order_by(keys, reverse=False),
+                select,
+                source,
+                sql.SQL(" AND ").join([*where, condition]),
+                _order_by(keys, reverse=False),
                 sql.Literal(size - len(rows)),
             )
             rows += conn.execute(statement, [*params, *values]).fetchall()
@@ -515,4 +532,4 @@ def export_batch(conn: psycopg.Connection, relation: Relation, query: PageQuery,
                 break
     done = len(rows) < size
     following = None if done else ExportPosition(tuple(rows[-1][: len(keys)]) if keys else None, offset + len(rows))
-    return [r[len(keys):] for r in rows], following
+    return [r[len(keys) :] for r in rows], following

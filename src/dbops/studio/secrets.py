@@ -47,9 +47,35 @@ if TYPE_CHECKING:
 # A secret when one of the name's words is one of these.
 SECRET_WORDS = frozenset(
     {
-        "password", "passwords", "passwd", "pwd", "pass", "passphrase", "secret", "secrets", "token", "tokens",
-        "key", "keys", "credential", "credentials", "salt", "hash", "hashed", "totp", "otp", "hotp", "mfa",
-        "pin", "cvv", "cvc", "apikey", "jwt", "bearer", "cookie", "cookies",
+        "password",
+        "passwords",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "key",
+        "keys",
+        "credential",
+        "credentials",
+        "salt",
+        "hash",
+        "hashed",
+        "totp",
+        "otp",
+        "hotp",
+        "mfa",
+        "pin",
+        "cvv",
+        "cvc",
+        "apikey",
+        "jwt",
+        "bearer",
+        "cookie",
+        "cookies",
     }
 )
 # A secret when the name contains one of these anywhere ("userpassword", "apitoken", "clientsecret").
@@ -259,8 +285,14 @@ def _node_tokens(text: str) -> list[str]:
     return tokens
 
 
-def merge_secrets(names: Iterable[str], rules: SecretRules, schema: str, namespace: str, relation: str,
-                  through_views: Mapping[tuple[str, str], set[str]] | None = None) -> set[str]:
+def merge_secrets(
+    names: Iterable[str],
+    rules: SecretRules,
+    schema: str,
+    namespace: str,
+    relation: str,
+    through_views: Mapping[tuple[str, str], set[str]] | None = None,
+) -> set[str]:
     """The secret columns among ``names`` of one relation."""
     derived = (through_views or {}).get((namespace, relation), set())
     return {name for name in names if name in derived or rules.is_secret(schema, namespace, relation, name)}

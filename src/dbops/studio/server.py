@@ -32,8 +32,10 @@ def check_write_allowed(targets: list[Target], *, force: bool, env: Mapping[str,
     dbops.errors.RefusedError: --write refused: DBOPS_ENV=production
     """
     if env.get("DBOPS_ENV", "").strip().lower() == "production":
-        raise RefusedError("--write refused: DBOPS_ENV=production",
-                           hint="browse read-only (drop --write); --force does not override DBOPS_ENV=production")
+        raise RefusedError(
+            "--write refused: DBOPS_ENV=production",
+            hint="browse read-only (drop --write); --force does not override DBOPS_ENV=production",
+        )
     for target in targets:
         if not force and not target.local and not is_local_url(target.url):
             raise RefusedError(
@@ -112,8 +114,9 @@ class StudioServer:
 
     def start(self) -> StudioServer:
         """Serve in a background thread (returns once the server accepts connections)."""
-        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
-                                        name="dbops-studio", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, name="dbops-studio", daemon=True
+        )
         self._thread.start()
         while not self.server.started and self._thread.is_alive():
             self._thread.join(0.01)
@@ -149,8 +152,10 @@ def _bind(port: int) -> socket.socket:
         sock.bind(("127.0.0.1", port))
     except OSError as exc:
         sock.close()
-        raise UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}",
-                         hint="choose another --port, or omit it for a free one") from None
+        raise UsageError(
+            f"cannot listen on 127.0.0.1:{port}: {exc.strerror}",
+            hint="choose another --port, or omit it for a free one",
+        ) from None
     sock.listen(128)  # connections queue from now on: the printed URL works before uvicorn's loop runs
     sock.set_inheritable(True)
     return sock
