@@ -109,7 +109,12 @@ class StudioServer:
 
     def check(self) -> StudioServer:
         """Connect to every database once (DatabaseUnavailable when one cannot be reached)."""
-        self.app.studio.check_connections()
+        try:
+            self.app.studio.check_connections()
+        except BaseException:
+            self.socket.close()
+            self.app.studio.close()
+            raise
         return self
 
     def start(self) -> StudioServer:
