@@ -7,7 +7,8 @@ read-only) serves it; one keep-alive HTTP connection, as a browser keeps.
 - page 1: ``GET /bench/t/public/readings`` (50 rows, the default order: the key);
 - page 1,000: reached as a person reaches it, by following the page's
   ``next →`` link 999 times (keyset cursors, no OFFSET); then that page's URL
-  is requested ``--runs`` times. The "jump" form (``?from=<key>``) is timed too;
+  is requested ``--runs`` times, interleaved with page 1 (so load on the machine
+  falls on both alike). The "jump" form (``?from=<key>``) is timed too;
 - bare SQL: the same keyset query (``WHERE id > $1 ORDER BY id LIMIT 51``, every
   column as text) through psycopg on one connection, page 1 and page 1,000.
 
@@ -79,30 +80,34 @@ class Browser:
         return resp.status, dict(resp.headers), body
 
 
-def timed_get(browser: Browser, path: str, runs: int) -> list[float]:
-    for _ in range(5):  # warm
+def timed_gets(browser: Browser, paths: list[str], runs: int) -> list[list[float]]:
+    """Samples per path, the paths interleaved (a loaded machine slows them all alike)."""
+    for path in paths * 5:  # warm
         browser.get(path)
-    samples = []
+    samples: list[list[float]] = [[] for _ in paths]
     for _ in range(runs):
-        start = time.perf_counter()
-        status, _, _ = browser.get(path)
-        samples.append(time.perf_counter() - start)
-        assert status == 200, status
+        for i, path in enumerate(paths):
+            start = time.perf_counter()
+            status, _, _ = browser.get(path)
+            samples[i].append(time.perf_counter() - start)
+            assert status == 200, status
     return samples
 
 
-def timed_sql(conn, cursor_value: int | None, runs: int) -> list[float]:
+def timed_sql(conn, runs: int) -> list[list[float]]:
+    """Page 1 and page 1,000 of the bare keyset query, interleaved."""
     columns = "id::text, device_id::text, label, status::text, value::text, recorded_at::text, left(payload::text, 201)"
-    if cursor_value is None:
-        query, params = f"SELECT {columns} FROM readings ORDER BY readings.id LIMIT 51", None
-    else:
-        query, params = f"SELECT {columns} FROM readings WHERE id > %s ORDER BY readings.id LIMIT 51", [cursor_value]
-    samples = []
+    queries = [
+        (f"SELECT {columns} FROM readings ORDER BY readings.id LIMIT 51", None),
+        (f"SELECT {columns} FROM readings WHERE id > %s ORDER BY readings.id LIMIT 51", [49_950]),
+    ]
+    samples: list[list[float]] = [[], []]
     for i in range(runs + 5):
-        start = time.perf_counter()
-        conn.execute(query, params).fetchall()
-        if i >= 5:
-            samples.append(time.perf_counter() - start)
+        for j, (query, params) in enumerate(queries):
+            start = time.perf_counter()
+            conn.execute(query, params).fetchall()
+            if i >= 5:
+                samples[j].append(time.perf_counter() - start)
     return samples
 
 
@@ -156,14 +161,11 @@ def main() -> int:
                 jump = "/bench/t/public/readings?from=49951"
                 assert first_id(browser.get(jump)[2]) == 49_951
 
-                studio_first = timed_get(browser, page1, args.runs)
-                studio_deep = timed_get(browser, page1000, args.runs)
-                studio_jump = timed_get(browser, jump, args.runs)
+                studio_first, studio_deep, studio_jump = timed_gets(browser, [page1, page1000, jump], args.runs)
             finally:
                 studio.close()
             with psycopg.connect(url, autocommit=True) as conn:
-                sql_first = timed_sql(conn, None, args.runs)
-                sql_deep = timed_sql(conn, 49_950, args.runs)
+                sql_first, sql_deep = timed_sql(conn, args.runs)
         finally:
             with psycopg.connect(admin_url, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
