@@ -81,7 +81,7 @@ def settings():
 
 
 def _template(pg_server: PgServer, settings, schema: str) -> str:
-    from dbops.migrate import upgrade
+    from dbops.revisions import upgrade
 
     name = f"tmpl_{schema}_{uuid.uuid4().hex[:8]}"
     url = pg_server.create_database(name)

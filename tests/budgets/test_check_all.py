@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbops.ci import check_all
 from dbops.findings import to_json
+from dbops.workflows.check_all import check_all
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,6 @@ import threading
 import time
 
 import psycopg
-import pytest
 
 LOCK_MESSAGE = "another deploy holds the lock"
 
@@ -67,7 +66,7 @@ def test_five_concurrent_deploys_apply_every_revision_exactly_once(project, empt
 
 
 def test_second_deploy_gives_up_with_a_clear_message_while_the_lock_is_held(project, empty_db, dbops, sql):
-    from dbops.migrate import advisory_lock_key
+    from dbops.revisions import advisory_lock_key
 
     proj = project(deploy={"advisory_lock_wait_seconds": 0.5})
     _log_table_revisions(proj)
@@ -229,9 +228,6 @@ def test_bad_timeout_in_config_is_a_config_error(project, empty_db, dbops):
 
 
 def test_deploy_lints_pending_revisions_and_refuses_errors(project, empty_db, dbops, sql):
-    lint = pytest.importorskip("dbops.lint")
-    if not hasattr(lint, "lint_revisions"):
-        pytest.skip("dbops.lint.lint_revisions is not built yet")
     proj = project()
     proj.revision("0001", None, 'op.execute("CREATE TABLE a (id int, v text)")')
     assert dbops("deploy", "demo", "--database-url", empty_db, env=proj.env).exit_code == 0
@@ -247,7 +243,7 @@ def test_deploy_lints_pending_revisions_and_refuses_errors(project, empty_db, db
 
 def test_deploy_python_api_reports_retries_and_attempts(project, empty_db, sql):
     """The function under the CLI: a blocker released from another thread, retries counted per revision."""
-    from dbops.migrate import deploy
+    from dbops.workflows.deploy import deploy
 
     proj = project(deploy={"lock_timeout": "100ms", "retries": 10, "retry_backoff_seconds": 0.05})
     proj.revision("0001", None, 'op.execute("CREATE TABLE items (id int)")')

@@ -65,7 +65,7 @@ def test_revisions_applied_by_plain_alembic_are_reported_unrecorded_then_recorde
 
 
 def test_upgrade_and_downgrade_api_record_and_forget_checksums(project, empty_db, sql):
-    from dbops.migrate import downgrade, upgrade
+    from dbops.revisions import downgrade, upgrade
 
     proj = project()
     proj.revision("0001", None, 'op.execute("CREATE TABLE a (id int)")', 'op.execute("DROP TABLE a")')
@@ -89,7 +89,7 @@ def test_migrate_create_empty_writes_a_revision_with_lock_timeout_in_a_copy_of_t
     shutil.copytree(REPO / "migrations" / "healthcare", env_copy, ignore=shutil.ignore_patterns("__pycache__"))
     heads_before = {p.name for p in (env_copy / "versions").glob("*.py")}
     proj = project(schema="healthcare", migrations=str(env_copy), seed=None)
-    from dbops.migrate import head_revisions
+    from dbops.revisions import head_revisions
 
     settings = proj.settings()
     (old_head,) = head_revisions(settings, settings.schema("healthcare"))

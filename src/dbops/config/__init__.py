@@ -1,5 +1,6 @@
 """Configuration: ``[tool.dbops]`` settings and database URL resolution."""
 
+from dbops.config.paths import display_path
 from dbops.config.settings import (
     SCHEMA_NAMES,
     BudgetsSettings,
@@ -35,6 +36,7 @@ __all__ = [
     "SchemaSettings",
     "Settings",
     "database_name",
+    "display_path",
     "find_project_root",
     "is_local_url",
     "libpq_url",

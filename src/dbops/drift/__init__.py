@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbops.config import SchemaSettings, Settings
 from dbops.errors import ConfigError
+from dbops.revisions import is_bookkeeping_table, load_metadata, partition_names
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -31,7 +32,6 @@ def model_drift(settings: Settings, schema: SchemaSettings, url: str) -> list[st
     from sqlalchemy.pool import NullPool
 
     from dbops.db import create_engine
-    from dbops.migrate.env import is_bookkeeping_table, partition_names
 
     metadata = _metadata(schema)
     engine = create_engine(url, poolclass=NullPool)
@@ -75,8 +75,6 @@ def _metadata(schema: SchemaSettings) -> sa.MetaData:
             f"schema {schema.name!r} has no models module",
             hint=f"set tool.dbops.schemas.{schema.name}.models in pyproject.toml",
         )
-    from dbops.migrate.env import load_metadata
-
     try:
         metadata = load_metadata(schema.models)
     except ImportError as exc:

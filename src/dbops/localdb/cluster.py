@@ -141,10 +141,7 @@ class LocalCluster:
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
-        from dbops.db import connection
-
-        with connection(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(self.url("postgres"), name)
 
     # -- internals ----------------------------------------------------------
 
@@ -439,3 +436,13 @@ def create_database(admin_url: str, name: str, *, template: str | None = None) -
             except psycopg.Error:
                 raise
     return False
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """DROP DATABASE IF EXISTS, disconnecting its sessions (``WITH (FORCE)``, PostgreSQL 13+)."""
+    from psycopg import sql
+
+    from dbops.db import connection
+
+    with connection(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -21,7 +21,8 @@ from types import ModuleType
 from typing import Any
 
 from dbops.config import SchemaSettings, Settings
-from dbops.errors import ConfigError, DbopsError, InputError, OperationFailed
+from dbops.errors import ConfigError, DbopsError, InputError, OperationFailed, first_line
+from dbops.revisions import current_revision, load_history
 
 PASSWORD_ENV = "DBOPS_ADMIN_PASSWORD"
 BCRYPT_MAX_BYTES = 72
@@ -151,7 +152,7 @@ def seed(settings: Settings, schema: SchemaSettings, url: str, *, admin_password
         except Exception as exc:
             conn.rollback()
             raise OperationFailed(
-                f"{schema.name}: seed failed, nothing was written: {type(exc).__name__}: {_first_line(exc)}",
+                f"{schema.name}: seed failed, nothing was written: {type(exc).__name__}: {first_line(exc)}",
                 location=_location_in(exc, path),
                 hint="fix the seed script (run `dbops migrate` first if a table is missing)",
             ) from exc
@@ -161,12 +162,10 @@ def seed(settings: Settings, schema: SchemaSettings, url: str, *, admin_password
 
 
 def _require_head(settings: Settings, schema: SchemaSettings, url: str) -> None:
-    from dbops.migrate.api import current_revision
-    from dbops.migrate.revisions import load_history
-
     history = load_history(settings, schema)
     current = current_revision(url)
-    pending = history.pending(tuple(r for r in current if r in history.revisions))
+    history.check_known(current)
+    pending = history.pending(current)
     if pending:
         raise OperationFailed(
             f"{schema.name}: the database is not at head ({len(pending)} pending revision(s): {', '.join(pending)})",
@@ -190,11 +189,6 @@ def _hash_stored(conn: Any, password_hash: str) -> bool | None:
         if conn.execute(query, (password_hash,)).fetchone()[0]:
             return True
     return False
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
 
 
 def _location_in(exc: BaseException, path: Path) -> str:

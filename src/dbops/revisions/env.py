@@ -20,12 +20,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from dbops.revisions.checksums import CREATE_TABLE_SQL, file_checksum, record_sql
 
 #: Tables dbops keeps in each database for its own bookkeeping: never part of
 #: the models, ignored by autogenerate (and by the drift comparison).
 BOOKKEEPING_PREFIX = "dbops_"
-CHECKSUM_TABLE = "dbops_revision_checksums"
 
 
 def load_metadata(models_module: str) -> Any:
@@ -122,8 +124,6 @@ class RunHooks:
 
 
 def _version_apply_callback(hooks: RunHooks) -> Callable[..., None]:
-    from dbops.migrate.checksums import CREATE_TABLE_SQL, file_checksum, record_sql
-
     def on_version_apply(*, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
         if step.is_upgrade:
             revision = step.up_revision_id
@@ -148,7 +148,7 @@ def _version_apply_callback(hooks: RunHooks) -> Callable[..., None]:
     return on_version_apply
 
 
-def _root(ctx: Any) -> Any:
+def _root(ctx: Any) -> Path | None:
     settings = ctx.config.attributes.get("dbops_settings") if ctx.config is not None else None
     return settings.root if settings is not None else None
 

@@ -17,13 +17,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dbops.config import SchemaSettings, Settings, is_local_url, mask_url
 from dbops.errors import RefusedError
-
-if TYPE_CHECKING:
-    from dbops.seed import SeedResult
+from dbops.revisions import upgrade
+from dbops.seed import SeedResult, load_seed_script, seed
 
 Log = Callable[[str], None]
 
@@ -73,9 +72,6 @@ def reset(settings: Settings, schema: SchemaSettings, url: str, *, local: bool, 
     ``local``: ``url`` is the schema's database on dbops' local cluster.
     The confirmation prompt is the caller's (the CLI's) job.
     """
-    from dbops.migrate.api import upgrade
-    from dbops.seed import load_seed_script, seed
-
     check_reset_allowed(schema.name, url, local=local, force=force, production=production)
     started = time.perf_counter()
     if admin_password_hash is not None:
