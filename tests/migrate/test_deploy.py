@@ -266,3 +266,43 @@ def test_deploy_python_api_reports_retries_and_attempts(project, empty_db, sql):
     assert report.applied[0].attempts == len(report.retries) + 1 >= 2
     assert report.before == ("0001",) and report.after == ("0002",)
 
+
+
+def test_a_killed_deploy_releases_its_locks_within_seconds(project, empty_db, dbops, spawn, sql):
+    """SIGKILL during a long statement: the server notices the dead client (client_connection_check_interval)
+    and frees ACCESS EXCLUSIVE and the advisory lock long before the statement (or statement_timeout) ends."""
+    from dbops.revisions import advisory_lock_key
+
+    proj = project()
+    proj.revision("0001", None, 'op.execute("CREATE TABLE a (id int)")')
+    assert dbops("deploy", "demo", "--database-url", empty_db, env=proj.env).exit_code == 0
+    proj.revision("0002", "0001", """
+        op.execute("ALTER TABLE a ADD COLUMN b int")  # ACCESS EXCLUSIVE on a, held to the end of the revision
+        op.execute("SELECT pg_sleep(600)")  # dbops: ignore[statements-after-exclusive-lock] the test's long statement
+    """)
+    deploy = spawn("deploy", "demo", "--database-url", empty_db, env=proj.env)
+    backend = None
+    deadline = time.monotonic() + 60
+    while backend is None and time.monotonic() < deadline and deploy.poll() is None:
+        rows = sql(empty_db, "SELECT pid FROM pg_stat_activity WHERE application_name = 'dbops deploy' "
+                             "AND state = 'active' AND query LIKE '%pg_sleep(600)%'")
+        backend = rows[0][0] if rows else None
+        time.sleep(0.05)
+    assert backend is not None, deploy.communicate()
+    held = "SELECT l.locktype, l.mode FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation WHERE l.pid = %s " \
+           "AND l.granted AND ((l.locktype = 'relation' AND c.relname = 'a') OR (l.locktype = 'advisory' AND l.objid = %s))"
+    key = advisory_lock_key("demo")
+    assert sorted(sql(empty_db, held, (backend, key))) == [("advisory", "ExclusiveLock"),
+                                                           ("relation", "AccessExclusiveLock")]
+
+    deploy.kill()  # SIGKILL: no chance to cancel the statement or close the connection cleanly
+    deploy.wait(timeout=30)
+    deadline = time.monotonic() + 20  # generous: the server checks the client socket every 2 s
+    while sql(empty_db, held, (backend, key)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert sql(empty_db, held, (backend, key)) == [], "the killed deploy's backend still holds its locks"
+    with psycopg.connect(empty_db, autocommit=True) as reader:
+        reader.execute("SET lock_timeout = '5s'")
+        assert reader.execute("SELECT count(*) FROM a").fetchone() == (0,)  # a reader of the table gets through
+    assert sql(empty_db, "SELECT version_num FROM alembic_version") == [("0001",)]  # 0002 rolled back

@@ -58,16 +58,19 @@ def connection(url: str, *, autocommit: bool = False, **kwargs: Any) -> Iterator
         conn.close()
 
 
-def create_engine(url: str, *, application_name: str = "dbops", **kwargs: Any) -> sqlalchemy.Engine:
+def create_engine(url: str, *, application_name: str = "dbops", connect_args: dict[str, Any] | None = None,
+                  **kwargs: Any) -> sqlalchemy.Engine:
     """A SQLAlchemy engine on the psycopg 3 driver.
 
-    Connections are opened by ``connect`` so that an unreachable server or a
-    malformed URL raises the same dbops errors (exit 3 / exit 2) as elsewhere.
+    Connections are opened by ``connect`` (with ``connect_args``, e.g. libpq
+    keepalive parameters) so that an unreachable server or a malformed URL
+    raises the same dbops errors (exit 3 / exit 2) as elsewhere.
     """
     import sqlalchemy
 
+    extra = dict(connect_args or {})
     return sqlalchemy.create_engine(
-        sqlalchemy_url(url), creator=lambda: connect(url, application_name=application_name), **kwargs
+        sqlalchemy_url(url), creator=lambda: connect(url, application_name=application_name, **extra), **kwargs
     )
 
 

@@ -32,6 +32,18 @@ Log = Callable[[str], None]
 #: SQLSTATEs worth retrying a revision for: lock_not_available (lock_timeout) and deadlock_detected.
 RETRYABLE_SQLSTATES = {"55P03": "lock_timeout", "40P01": "deadlock"}
 
+# A migration session holds the schema's advisory lock and, while a revision runs, its locks
+# (ACCESS EXCLUSIVE for most DDL). When dbops is killed mid-statement the server would only
+# notice the dead client when the statement ends (up to statement_timeout) and readers queue
+# behind those locks all that time. So the server checks the client socket every few seconds
+# while a query runs (client_connection_check_interval, PostgreSQL 14+: a closed socket is seen
+# at once) and probes an idle TCP peer with keepalives (a vanished host: about idle + interval
+# x count seconds). Unix-socket connections ignore the keepalive settings.
+CLIENT_CHECK_INTERVAL = "2s"
+SERVER_KEEPALIVES = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"}
+#: libpq's side of the same: the client notices a vanished server (TCP only).
+CLIENT_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+
 
 def _silent(_: str) -> None:
     pass
@@ -61,9 +73,10 @@ class MigrationSession:
         from dbops.db import create_engine, unavailable
 
         self.url = url
-        self.engine = create_engine(url, poolclass=NullPool)
+        self.engine = create_engine(url, poolclass=NullPool, connect_args=CLIENT_KEEPALIVES)
         try:
             self.conn = self.engine.connect()
+            self._notice_dead_client()
         except sqlalchemy.exc.OperationalError as exc:
             self.engine.dispose()
             raise unavailable(url, exc.orig or exc) from None
@@ -72,6 +85,20 @@ class MigrationSession:
             raise
         self.application = application
         self.locked_key: int | None = None
+
+    def _notice_dead_client(self) -> None:
+        """Session settings that let the server notice within seconds that dbops died (see CLIENT_CHECK_INTERVAL)."""
+        import sqlalchemy
+
+        wanted = dict(SERVER_KEEPALIVES)
+        if int(self.conn.exec_driver_sql("SHOW server_version_num").scalar_one()) >= 140000:
+            wanted["client_connection_check_interval"] = CLIENT_CHECK_INTERVAL
+        calls = ", ".join(f"set_config(:n{i}, :v{i}, false)" for i in range(len(wanted)))
+        params = {}
+        for i, (name, value) in enumerate(wanted.items()):
+            params[f"n{i}"], params[f"v{i}"] = name, value
+        self.conn.execute(sqlalchemy.text(f"SELECT {calls}"), params)
+        self.conn.commit()  # session settings made inside a rolled-back transaction would be undone
 
     def close(self) -> None:
         """Close the connection: that releases the session-level advisory lock (NullPool: a real close)."""
