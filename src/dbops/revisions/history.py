@@ -14,6 +14,7 @@ naming no revision, several heads; and, once a database is read
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,8 +145,10 @@ def load_history(settings: Settings, schema: SchemaSettings, script: ScriptDirec
     versions_dir = schema.migrations_path(settings.root) / "versions"
     versions = display_path(versions_dir, settings.root)
     try:
-        scripts = list(script.walk_revisions())
-        heads = tuple(script.get_heads())
+        with warnings.catch_warnings():  # Alembic warns before it fails; the InputError below says it better
+            warnings.simplefilter("ignore")
+            scripts = list(script.walk_revisions())
+            heads = tuple(script.get_heads())
     except Exception as exc:  # Alembic raises KeyError, CommandError, … or whatever a revision raised on import
         raise broken_history(exc, versions_dir, settings.root) from None
     revisions = {}

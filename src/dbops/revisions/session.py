@@ -274,15 +274,15 @@ def revision_failed(schema: SchemaSettings, history: History, failing: str | Non
 
 
 def upgrade(settings: Settings, schema: SchemaSettings, url: str, revision: str = "heads", *,
-            log: Log = _silent) -> list[str]:
+            log: Log = _silent, history: History | None = None) -> list[str]:
     """Apply pending revisions up to ``revision`` under the schema's advisory lock.
 
     Each revision runs in its own transaction and its checksum is recorded in
     that transaction. Returns the revisions applied (empty when up to date).
     A broken history (or a database at a revision with no file) is an
-    InputError before anything runs.
+    InputError before anything runs. ``history``: the schema's, when the caller already loaded it.
     """
-    history = load_history(settings, schema)
+    history = history or load_history(settings, schema)
     config = alembic_config(settings, schema, url)
     applied: list[str] = []
     hooks = RunHooks(on_step=lambda step: applied.append(step.revision) if step.is_upgrade else None)

@@ -21,8 +21,9 @@ from types import ModuleType
 from typing import Any
 
 from dbops.config import SchemaSettings, Settings
+from dbops.db import connection
 from dbops.errors import ConfigError, DbopsError, InputError, OperationFailed, first_line
-from dbops.revisions import current_revision, load_history
+from dbops.revisions import database_state, load_history
 
 PASSWORD_ENV = "DBOPS_ADMIN_PASSWORD"
 BCRYPT_MAX_BYTES = 72
@@ -132,8 +133,6 @@ def seed(settings: Settings, schema: SchemaSettings, url: str, *, admin_password
     afterwards (``admin_hash_stored``): a generated password is worth showing
     only when it was stored (an existing admin keeps its password).
     """
-    from dbops.db import connection
-
     started = time.perf_counter()
     module = load_seed_script(settings, schema)
     path = Path(module.__file__ or "")
@@ -163,8 +162,10 @@ def seed(settings: Settings, schema: SchemaSettings, url: str, *, admin_password
 
 def _require_head(settings: Settings, schema: SchemaSettings, url: str) -> None:
     history = load_history(settings, schema)
-    current = current_revision(url)
-    history.check_known(current)
+    with connection(url) as conn:
+        conn.read_only = True
+        current, recorded = database_state(conn)
+    history.check_known(current, recorded)
     pending = history.pending(current)
     if pending:
         raise OperationFailed(
