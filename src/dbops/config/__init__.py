@@ -1,6 +1,6 @@
 """Configuration: ``[tool.dbops]`` settings and database URL resolution."""
 
-from dbops.config.paths import display_path
+from dbops.config.project import display_path, import_project_file, line_in_traceback
 from dbops.config.settings import (
     SCHEMA_NAMES,
     BudgetsSettings,
@@ -8,6 +8,7 @@ from dbops.config.settings import (
     IndexesSettings,
     LocksSettings,
     PartitionsSettings,
+    ScaleSettings,
     SchemaSettings,
     Settings,
     find_project_root,
@@ -33,13 +34,16 @@ __all__ = [
     "LocksSettings",
     "PartitionsSettings",
     "ResolvedUrl",
+    "ScaleSettings",
     "SchemaSettings",
     "Settings",
     "database_name",
     "display_path",
     "find_project_root",
+    "import_project_file",
     "is_local_url",
     "libpq_url",
+    "line_in_traceback",
     "load_settings",
     "mask_url",
     "resolve_url",

@@ -40,6 +40,8 @@ class SchemaSettings:
     tenant_key: str = ""
     tenant_table: str = ""
     partitioned_tables: list[str] = field(default_factory=list)
+    #: ``dbops seed --scale``'s generator: ``"path/to/file.py:Class"`` (in the project) or ``"package.module:Class"``
+    scale: str = ""
 
     def migrations_path(self, root: Path) -> Path:
         return root / self.migrations
@@ -134,6 +136,16 @@ class PartitionsSettings:
 
 
 @dataclass(frozen=True)
+class ScaleSettings:
+    """``[tool.dbops.scale]``: ``dbops seed --scale`` bulk loads.
+
+    ``workers``: loader connections of a fresh load; 0 sizes them from the CPU count.
+    """
+
+    workers: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything dbops knows about the project, validated."""
 
@@ -145,6 +157,7 @@ class Settings:
     budgets: BudgetsSettings = field(default_factory=BudgetsSettings)
     deploy: DeploySettings = field(default_factory=DeploySettings)
     partitions: PartitionsSettings = field(default_factory=PartitionsSettings)
+    scale: ScaleSettings = field(default_factory=ScaleSettings)
     config_file: Path | None = None
 
     def schema(self, name: str) -> SchemaSettings:
@@ -168,6 +181,7 @@ _SECTIONS = {
     "budgets": BudgetsSettings,
     "deploy": DeploySettings,
     "partitions": PartitionsSettings,
+    "scale": ScaleSettings,
 }
 _TOP_LEVEL = {"target_pg_version": int, "schemas": dict, **{k: dict for k in _SECTIONS}}
 
@@ -262,6 +276,9 @@ def _check_values(where: _Locator, sections: dict[str, Any], schemas: dict[str, 
                 f"tool.dbops.locks.severity.{rule} must be error, warning, info or off, not {sev!r}",
                 location=where.at("tool.dbops.locks", "severity"),
             )
+    if sections["scale"].workers < 0:
+        raise ConfigError(f"tool.dbops.scale.workers must be 0 (from the CPU count) or more, not "
+                          f"{sections['scale'].workers}", location=where.at("tool.dbops.scale", "workers"))
     for schema in schemas.values():
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", schema.name):
             raise ConfigError(

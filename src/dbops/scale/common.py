@@ -167,14 +167,21 @@ def phones(r: np.random.Generator, count: int = 4096) -> Pool:
 class SchemaData:
     """Base of the per-schema generators: the tables in foreign-key order, id offsets, the clock.
 
-    ``spilled`` tables are produced by an earlier table's generator (through
+    A project plugs its generator in per schema (``[tool.dbops.schemas.<name>] scale =
+    "seeds/<name>_scale.py:Class"``); the class declares ``tables`` in foreign-key order,
+    ``history_months`` (how far back its time-partitioned rows go: their monthly
+    partitions are created before the load), sets ``expected`` (rows per table, an
+    estimate for progress) and has a ``_<table>()`` method yielding column batches per
+    table. ``spilled`` tables are produced by an earlier table's generator (through
     ``spill``) and COPY-ed right after it; ``stages()`` has None for them.
     """
 
     tables: tuple[str, ...] = ()
     spilled: tuple[str, ...] = ()
+    history_months: int = 0
 
     def __init__(self, scale: int, seed: int, today: date, offsets: dict[str, int], spill: Spill) -> None:
+        self.expected: dict[str, int] = {}
         self.n = scale
         self.seed = seed
         self.spill = spill

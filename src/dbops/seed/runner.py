@@ -9,7 +9,6 @@ and shown once; scripts receive only its bcrypt hash.
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from dbops.config import SchemaSettings, Settings
+from dbops.config import SchemaSettings, Settings, display_path, import_project_file
 from dbops.db import connection
 from dbops.errors import ConfigError, DbopsError, InputError, OperationFailed, first_line
 from dbops.revisions import database_state, load_history
@@ -107,21 +106,13 @@ def seed_script_path(settings: Settings, schema: SchemaSettings) -> Path:
 def load_seed_script(settings: Settings, schema: SchemaSettings) -> ModuleType:
     """Import ``seeds/<schema>.py`` by path; it must define ``run``."""
     path = seed_script_path(settings, schema)
-    if not path.is_file():
-        raise InputError(f"seed script {path} does not exist", location=str(path),
-                         hint=f"create it (define run(conn, *, admin_password_hash)) or fix tool.dbops.schemas.{schema.name}.seed")
-    name = f"dbops_seed_{schema.name}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        raise InputError(f"seed script does not compile: {exc.msg}", location=f"{path}:{exc.lineno or 1}",
-                         hint="fix the syntax") from None
+    module = import_project_file(
+        path, f"dbops_seed_{schema.name}", what="seed script", root=settings.root,
+        missing_hint=f"create it (define run(conn, *, admin_password_hash)) or fix tool.dbops.schemas.{schema.name}.seed",
+    )
     if not callable(getattr(module, "run", None)):
-        raise InputError("seed script defines no run(conn, *, admin_password_hash) function", location=str(path),
-                         hint="add it; it returns the row count per table")
+        raise InputError("seed script defines no run(conn, *, admin_password_hash) function",
+                         location=display_path(path, settings.root), hint="add it; it returns the row count per table")
     return module
 
 
