@@ -15,8 +15,12 @@ dropped), so text cannot comment out the batch's key range.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from dbops.errors import InputError
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 _PLACEHOLDER = "__dbops_backfill_target"
 _DML = ("Insert", "Update", "Delete", "Merge", "Command", "Create", "Drop")
@@ -44,7 +48,7 @@ def _hint(option: str) -> str:
     return 'give one condition, e.g. --where "email_lower IS NULL"'
 
 
-def _check_tree(tree, columns: Collection[str], option: str, table: str | None) -> None:
+def _check_tree(tree: exp.Expr, columns: Collection[str], option: str, table: str | None) -> None:
     """No DML inside; every column reference outside a subquery exists in the table."""
     from sqlglot import exp
 

@@ -237,7 +237,7 @@ def _build(table: dict[str, Any], root: Path, config_file: Path | None, text: st
     for name, raw in schemas_table.items():
         if not isinstance(raw, dict):
             raise where.bad_type("tool.dbops.schemas", name, dict, raw)
-        values = _section(where, f"tool.dbops.schemas.{name}", SchemaSettings, raw, skip={"name"})
+        values = _section(where, f"tool.dbops.schemas.{name}", SchemaSettings, raw, skip=frozenset({"name"}))
         defaults = _schema_defaults(name)
         merged = {**defaults, **{k: v for k, v in values.items()}}
         schemas[name] = SchemaSettings(name=name, **merged)
@@ -286,7 +286,8 @@ def _check_values(where: _Locator, sections: dict[str, Any], schemas: dict[str, 
             )
 
 
-def _section(where: _Locator, path: str, cls: type, raw: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
+def _section(where: _Locator, path: str, cls: type, raw: dict[str, Any],
+             skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)} - set(skip)
     out = {}

@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from dbops.config.urls import libpq_url, mask_url, sqlalchemy_url, url_endpoint
-from dbops.errors import ConfigError, DatabaseUnavailable
+from dbops.errors import ConfigError, DatabaseUnavailable, OperationFailed
 
 if TYPE_CHECKING:
     import psycopg
     import sqlalchemy
+    from psycopg.abc import Params
+    from psycopg.abc import QueryNoTemplate as Query
 
 
 def connect(
@@ -82,3 +84,17 @@ def unavailable(url: str, exc: BaseException) -> DatabaseUnavailable:
         f"cannot connect to {url_endpoint(url)} ({mask_url(url)}): {detail}",
         hint="check that the server runs and the URL is right, or unset it to use the local database",
     )
+
+
+def one_row(conn: psycopg.Connection[Any], query: Query, params: Params | None = None) -> tuple[Any, ...]:
+    """The one row a query returns (an aggregate, ``EXISTS``, a setting): no ``fetchone()[0]`` on a maybe-None."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise OperationFailed("the database returned no row where one was expected",
+                              hint="rerun with --debug and report it")
+    return tuple(row)
+
+
+def scalar(conn: psycopg.Connection[Any], query: Query, params: Params | None = None) -> Any:
+    """The first column of the one row a query returns."""
+    return one_row(conn, query, params)[0]

@@ -98,7 +98,7 @@ def run_checks(
         ("context", CONTEXT_SQL, None),
         *((check.name, check.sql, params) for check in checks),
     ]
-    sent: list[tuple[str, psycopg.Cursor]] = []
+    sent: list[tuple[str, psycopg.Cursor[Any]]] = []  # dict rows (row_factory=dict_row)
     current = "setup"
     try:
         try:
@@ -219,8 +219,9 @@ def agree_across_servers(primary: list[Row], replicas: list[list[Row]], key: str
     out = []
     by_server = [{row[key]: row for row in rows} for rows in replicas]
     for row in primary:
-        others = [server.get(row[key]) for server in by_server]
-        if all(other is not None for other in others):
+        found = [server.get(row[key]) for server in by_server]
+        others = [other for other in found if other is not None]
+        if len(others) == len(found):
             merged = dict(row)
             per_server = [row.get("scans", 0), *(o.get("scans", 0) for o in others)]
             merged["scans"] = sum(per_server)

@@ -118,7 +118,7 @@ def collect_files(paths: Iterable[str | Path]) -> list[str | Path]:
         except ValueError:  # e.g. a NUL byte in the name
             raise InputError("no such file or directory", location=str(path), hint="check the path") from None
         if is_dir:
-            found = []
+            found: list[str] = []
             for folder, _dirs, names in os.walk(path):
                 found.extend(os.path.join(folder, n) for n in names if n.endswith(".sql"))
             out.extend(_as_path(p) for p in sorted(found))

@@ -230,6 +230,8 @@ def check_statements(stmts: list[Stmt], ctx: Context, *, assume_in_transaction: 
         if stmt.kind == "unknown":
             return
         for rule in rules_for(stmt):
+            if rule.check is None:  # an engine rule (unanalysed, invalid-suppression): reported elsewhere
+                continue
             for violation in rule.check(stmt, context) or ():
                 out.append((rule, violation.stmt or stmt, violation))
 

@@ -47,7 +47,7 @@ def is_bookkeeping_table(name: str | None) -> bool:
     >>> is_bookkeeping_table("users")
     False
     """
-    return bool(name) and (name.startswith(BOOKKEEPING_PREFIX) or name == "alembic_version")
+    return name is not None and (name.startswith(BOOKKEEPING_PREFIX) or name == "alembic_version")
 
 
 def make_include_name(excluded_tables: frozenset[str] | Callable[[], frozenset[str]] = frozenset()) -> Callable[..., bool]:
@@ -140,8 +140,8 @@ def _version_apply_callback(hooks: RunHooks) -> Callable[..., None]:
             for statement in record_sql(revision, path, checksum, upgrade=step.is_upgrade,
                                         root=_root(ctx)):
                 ctx.execute(statement)
-        for statement in hooks.after_each:
-            ctx.execute(statement)
+        for setting in hooks.after_each:
+            ctx.execute(setting)
         if hooks.on_step is not None:
             hooks.on_step(AppliedStep(revision, step.is_upgrade, path, checksum))
 

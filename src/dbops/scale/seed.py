@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbops.config import SchemaSettings, Settings, display_path, is_local_url, line_in_traceback, mask_url
-from dbops.db import connection
+from dbops.db import connection, scalar
 from dbops.errors import DbopsError, InputError, OperationFailed, RefusedError, UsageError, first_line
 from dbops.partitions import ensure_partitions
 from dbops.scale.common import SchemaData
@@ -112,8 +112,8 @@ def seed_at_scale(
                     hint=f"run `dbops migrate {schema_settings.name}` first",
                 )
             filled = [t for t in generator_class.tables
-                      if conn.execute(f'SELECT EXISTS (SELECT 1 FROM "{t}")').fetchone()[0]]
-            superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]
+                      if scalar(conn, f'SELECT EXISTS (SELECT 1 FROM "{t}")')]
+            superuser = scalar(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
             conn.rollback()
         if filled and not append:
             raise RefusedError(
@@ -169,9 +169,9 @@ def _generator_failure(settings: Settings, schema_settings: SchemaSettings, gene
                        exc: BaseException) -> InputError | None:
     """An InputError at the generator's file:line when ``exc`` was raised in the generator's code."""
     module = sys.modules.get(generator_class.__module__)
-    path = getattr(module, "__file__", None)
+    path: str | None = getattr(module, "__file__", None)
     line = line_in_traceback(exc, Path(path)) if path else None
-    if line is None:
+    if path is None or line is None:
         return None
     return InputError(
         f"{schema_settings.name}: the synthetic data generator failed: {type(exc).__name__}: {first_line(exc)}; "
@@ -199,7 +199,7 @@ def _analyze(url: str, tables: tuple[str, ...], counts: dict[str, int], workers:
 
 
 def _max_id(conn: psycopg.Connection, table: str) -> int:
-    return conn.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"').fetchone()[0]
+    return int(scalar(conn, f'SELECT coalesce(max(id), 0) FROM "{table}"'))
 
 
 def _ensure_history_partitions(settings: Settings, schema_settings: SchemaSettings, url: str, today: date,
