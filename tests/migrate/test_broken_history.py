@@ -26,6 +26,12 @@ COMMANDS = {
 }
 # the deleted-file case needs a database that recorded the revision: commands that read one
 READS_DATABASE = ("migrate", "deploy", "deploy --dry-run", "status", "seed")
+# the fast subset (-m "not slow") keeps one command that reads the database and one that does not
+FAST = ("deploy", "check locks")
+
+
+def _commands(names) -> list:
+    return [pytest.param(name, marks=() if name in FAST else pytest.mark.slow) for name in sorted(names)]
 
 
 def _line_of(path, needle: str) -> int:
@@ -63,7 +69,7 @@ def _assert_one_line_error(result, location: str, detail: str) -> None:
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("command", _commands(COMMANDS))
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_broken_history_is_a_one_line_error_naming_the_file(project, empty_db, dbops, sql, case, command):
     proj = project()
@@ -82,7 +88,7 @@ def test_a_broken_history_is_a_one_line_error_naming_the_file(project, empty_db,
     assert sorted(p.name for p in proj.versions.iterdir()) == files_before  # no revision was written
 
 
-@pytest.mark.parametrize("command", READS_DATABASE)
+@pytest.mark.parametrize("command", _commands(READS_DATABASE))
 def test_an_applied_revision_whose_file_was_deleted_is_named(project, empty_db, dbops, sql, command):
     proj = project()
     proj.revision("0001", None, 'op.execute("CREATE TABLE a (id int)")')

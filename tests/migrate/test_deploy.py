@@ -6,6 +6,7 @@ import threading
 import time
 
 import psycopg
+import pytest
 
 LOCK_MESSAGE = "another deploy holds the lock"
 
@@ -48,6 +49,7 @@ def test_deploy_applies_each_revision_in_order_with_configured_timeouts(project,
     assert sql(empty_db, "SELECT count(*) FROM applied_log") == [(3,)]
 
 
+@pytest.mark.slow
 def test_five_concurrent_deploys_apply_every_revision_exactly_once(project, empty_db, spawn, sql):
     proj = project(deploy={"advisory_lock_wait_seconds": 60})
     _log_table_revisions(proj)
@@ -83,6 +85,7 @@ def test_second_deploy_gives_up_with_a_clear_message_while_the_lock_is_held(proj
     assert sql(empty_db, "SELECT to_regclass('public.applied_log')") == [(None,)]
 
 
+@pytest.mark.slow
 def test_lock_timeout_frees_readers_and_the_revision_is_retried_until_the_blocker_commits(
         project, empty_db, dbops, spawn, sql):
     lock_timeout = 0.3
@@ -111,15 +114,17 @@ def test_lock_timeout_frees_readers_and_the_revision_is_retried_until_the_blocke
         assert waits, ("the deploy's ALTER TABLE never queued behind the blocker", deploy.poll(),
                        deploy.communicate()[1][-3000:] if deploy.poll() is not None else "")
 
-        # A third session reads the table over several lock_timeout/retry cycles of the deploy.
-        latencies: list[float] = []
+        # A third session reads the table over several lock_timeout/retry cycles of the deploy. Its own
+        # lock_timeout is the bound, measured by the server on lock waits alone (not the client's clock on a
+        # loaded machine): queued behind a deploy that never gave up, a read would wait until the blocker
+        # commits (after this loop) and fail here with LockNotAvailable.
+        reads = 0
         reader = psycopg.connect(empty_db, autocommit=True)
-        reader.execute("SET statement_timeout = '20s'")
+        reader.execute("SET lock_timeout = '5s'")
         stop = time.monotonic() + 2.0
         while time.monotonic() < stop:
-            t0 = time.monotonic()
-            reader.execute("SELECT count(*) FROM items").fetchone()
-            latencies.append(time.monotonic() - t0)
+            assert reader.execute("SELECT count(*) FROM items").fetchone() == (100,)
+            reads += 1
             time.sleep(0.02)
         reader.close()
         assert deploy.poll() is None, "the deploy should still be retrying while the blocker holds its lock"
@@ -131,7 +136,7 @@ def test_lock_timeout_frees_readers_and_the_revision_is_retried_until_the_blocke
 
     assert code == 0, (out, err)
     assert "hit lock_timeout" in err and "retry 1/20" in err
-    assert max(latencies) < lock_timeout + 0.7, latencies  # never blocked much longer than lock_timeout
+    assert reads >= 2  # readers kept getting through while the deploy retried
     assert sql(empty_db, "SELECT version_num FROM alembic_version") == [("0002",)]
     assert sql(empty_db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' "
                          "AND column_name = 'note'") == [(1,)]
@@ -268,6 +273,7 @@ def test_deploy_python_api_reports_retries_and_attempts(project, empty_db, sql):
 
 
 
+@pytest.mark.slow
 def test_a_killed_deploy_releases_its_locks_within_seconds(project, empty_db, dbops, spawn, sql):
     """SIGKILL during a long statement: the server notices the dead client (client_connection_check_interval)
     and frees ACCESS EXCLUSIVE and the advisory lock long before the statement (or statement_timeout) ends."""

@@ -8,6 +8,8 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -158,6 +160,7 @@ def test_migrate_usage_errors_and_help_documents_both_forms(dbops):
     assert "dbops migrate [SCHEMA]" in help_text and "dbops migrate create SCHEMA NAME [--empty]" in help_text
 
 
+@pytest.mark.slow
 def test_real_schemas_migrate_generate_and_status_on_empty_databases(project, pg_server, dbops, tmp_path):
     """Both real schemas from empty: migrate applies everything, regenerates types, status is clean (drift too)."""
     for name in ("healthcare", "fashion"):
