@@ -1,4 +1,4 @@
-"""The test harness (DESIGN.md "Tests").
+"""The test harness (docs/design.md "Tests").
 
 A session fixture starts a throwaway tuned PostgreSQL cluster (fsync off) in
 a temp dir with the same code as ``dbops db start`` — or uses the server of

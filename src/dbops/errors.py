@@ -1,6 +1,6 @@
 """One error hierarchy for the whole tool.
 
-Every error carries its exit code (DESIGN.md: 2 bad usage/config/input,
+Every error carries its exit code (docs/design.md "Exit codes": 2 bad usage/config/input,
 3 database unreachable or refused) and a hint saying what to do next. Only
 ``dbops.cli`` catches them and prints them; capabilities just raise.
 """

@@ -1,4 +1,4 @@
-"""The CLI surface: help lists DESIGN.md's commands, imports stay light, migrate is idempotent."""
+"""The CLI surface: help lists the commands of docs/design.md, imports stay light, migrate is idempotent."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``check_dynamic``: the hot queries measured on a database (DESIGN.md "Query budgets: how to measure").
+"""``check_dynamic``: the hot queries measured on a database (docs/design.md "Query budgets: how to measure").
 
 Per schema, on one connection with ``jit`` off and fresh statistics
 (ANALYZE of the budgeted tables), for each query and each sample parameter

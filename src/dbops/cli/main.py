@@ -68,7 +68,7 @@ for module in (db_cmds, typegen_cmds, schema_cmds, studio_cmds, lint_cmds, healt
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI; map errors to exit codes (DESIGN.md) and print them on one line."""
+    """Run the CLI; map errors to exit codes (docs/design.md "Exit codes") and print them on one line."""
     from dbops.errors import DbopsError
 
     # typer may vendor click (typer._click): take the classes from typer itself.

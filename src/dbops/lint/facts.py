@@ -4,7 +4,7 @@
 target table, CONCURRENTLY/NOT VALID/USING INDEX flags, the ALTER TABLE
 actions with their column types and defaults, and the lock each takes.
 
-How (DESIGN.md "Lock-safety lint: how to parse"):
+How (docs/design.md "Lock-safety lint: how to parse"):
 
 * the statement family is read from its leading keywords;
 * families whose lock facts are fully determined by their keyword structure

@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL cluster dbops runs for developers (DESIGN.md).
+"""The embedded PostgreSQL cluster dbops runs for developers (docs/design.md "The local (embedded) database").
 
 Layout of a cluster's base directory::
 
