@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from dbops.backfill.validate import assignments, condition
-from dbops.db import one_row, scalar
+from dbops.db import connection, one_row, scalar
 from dbops.errors import InputError, OperationFailed, RefusedError, UsageError
 
 if TYPE_CHECKING:
@@ -141,7 +141,6 @@ def backfill(
         raise UsageError(f"--batch-size must be at least 1, not {batch_size}")
     if sleep_ms < 0:
         raise UsageError(f"--sleep must be 0 or more milliseconds, not {sleep_ms}")
-    from dbops.db import connection
 
     with connection(url, autocommit=True) as conn:
         target = _resolve(conn, table)

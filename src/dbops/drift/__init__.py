@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dbops.config import SchemaSettings, Settings
+from dbops.db import create_engine
 from dbops.errors import ConfigError
 from dbops.revisions import is_bookkeeping_table, load_metadata, partition_names
 
@@ -30,8 +31,6 @@ def model_drift(settings: Settings, schema: SchemaSettings, url: str) -> list[st
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlalchemy.pool import NullPool
-
-    from dbops.db import create_engine
 
     metadata = _metadata(schema)
     engine = create_engine(url, poolclass=NullPool)

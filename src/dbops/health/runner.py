@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbops.config.urls import mask_url
+from dbops.db import connect, unavailable
 from dbops.errors import ConfigError, OperationFailed
 from dbops.health.model import Check, Row
 
@@ -86,8 +87,6 @@ def run_checks(
     """Run ``checks`` on ``url`` in one read-only transaction; the rows of each, by check name."""
     import psycopg
     from psycopg.rows import dict_row
-
-    from dbops.db import connect, unavailable
 
     started = time.perf_counter()
     conn = connect(url, autocommit=True, row_factory=dict_row)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from dbops.db import connection
 from dbops.errors import LocalDatabaseError
 from dbops.localdb.binaries import ServerBinaries
 
@@ -414,8 +415,6 @@ def create_database(admin_url: str, name: str, *, template: str | None = None) -
     import psycopg
     from psycopg import errors, sql
 
-    from dbops.db import connection
-
     with connection(admin_url, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return False
@@ -441,8 +440,6 @@ def create_database(admin_url: str, name: str, *, template: str | None = None) -
 def drop_database(admin_url: str, name: str) -> None:
     """DROP DATABASE IF EXISTS, disconnecting its sessions (``WITH (FORCE)``, PostgreSQL 13+)."""
     from psycopg import sql
-
-    from dbops.db import connection
 
     with connection(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from dbops.db import connection
 from dbops.errors import UsageError
 from dbops.partitions.months import (
     MAX_IDENTIFIER,
@@ -136,7 +137,6 @@ def ensure_partitions(
         raise UsageError("--drop needs --retention MONTHS", hint="e.g. `dbops partitions ensure --retention 12 --drop`")
     today = today or datetime.now(UTC).date()
     report = PartitionReport(schema_settings.name, today.isoformat(), months_ahead, retention_months, drop)
-    from dbops.db import connection
 
     with connection(url, autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dbops.db import create_engine
 from dbops.revisions.checksums import CREATE_TABLE_SQL, file_checksum, record_sql
 
 #: Tables dbops keeps in each database for its own bookkeeping: never part of
@@ -181,7 +182,6 @@ def run_environment(context: Any) -> None:
     if connection is not None:
         _run_online(context, connection, options, hooks)
         return
-    from dbops.db import create_engine
 
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
     try:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbops.config import SchemaSettings, Settings, display_path
+from dbops.db import connection
 from dbops.errors import InputError, first_line
 from dbops.revisions.checksums import CHECKSUM_TABLE, RecordedChecksum, file_checksum, query_rows, read_recorded
 from dbops.revisions.config import script_directory
@@ -254,7 +255,6 @@ def head_revisions(settings: Settings, schema: SchemaSettings) -> tuple[str, ...
 
 def current_revision(url: str) -> tuple[str, ...]:
     """The revisions recorded in ``alembic_version`` (empty when none)."""
-    from dbops.db import connection
 
     with connection(url) as conn:
         return database_state(conn)[0]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from dbops.config import SchemaSettings, Settings, display_path
 from dbops.errors import first_line
+from dbops.revisions.config import alembic_config
 from dbops.revisions.history import History
 
 if TYPE_CHECKING:
@@ -158,8 +159,6 @@ def render_history(settings: Settings, history: History) -> list[RenderedRevisio
 def upgrade_sql(settings: Settings, schema: SchemaSettings, url: str, start: str | None, hooks: RunHooks) -> str:
     """The SQL ``alembic upgrade [start:]heads --sql`` prints (Alembic's offline mode), with dbops' hooks."""
     from alembic import command
-
-    from dbops.revisions.config import alembic_config
 
     config = alembic_config(settings, schema, url)
     buffer = io.StringIO()

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from dbops.config import SchemaSettings, Settings, mask_url
+from dbops.db import create_engine, unavailable
 from dbops.errors import DbopsError, OperationFailed, first_line
 from dbops.revisions.checksums import CREATE_TABLE_SQL, RecordedChecksum, record_sql
 from dbops.revisions.config import alembic_config
@@ -69,8 +70,6 @@ class MigrationSession:
     def __init__(self, url: str, application: str) -> None:
         import sqlalchemy
         from sqlalchemy.pool import NullPool
-
-        from dbops.db import create_engine, unavailable
 
         self.url = url
         self.engine = create_engine(url, poolclass=NullPool, connect_args=CLIENT_KEEPALIVES)

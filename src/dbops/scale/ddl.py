@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 
 from dbops.db import scalar
 from dbops.errors import RefusedError
+from dbops.partitions import add_months, discover, month_start, months_window, partition_name
+from dbops.partitions.ensure import partitions_of
+from dbops.partitions.months import MAX_IDENTIFIER, as_utc, bound_literal
 
 if TYPE_CHECKING:
     import psycopg
@@ -198,9 +201,6 @@ def create_history_partitions(conn: psycopg.Connection, tables: tuple[str, ...],
     existing partition already covers, even partly, or whose name is taken is left alone (its rows go
     to the default partition), as ``dbops partitions ensure`` would.
     """
-    from dbops.partitions import add_months, discover, month_start, months_window, partition_name
-    from dbops.partitions.ensure import partitions_of
-    from dbops.partitions.months import MAX_IDENTIFIER, as_utc, bound_literal
 
     created = []
     for table in discover(conn):

@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from dbops.db import connect, connection
 from dbops.errors import OperationFailed
 from dbops.scale.binary import HEADER, TRAILER, BinaryEncoder, Column
 from dbops.scale.ddl import (
@@ -388,8 +389,6 @@ class ParallelLoad:
     # -- the loader threads -----------------------------------------------------
 
     def _loader(self) -> None:
-        from dbops.db import connect
-
         conn = None
         try:
             conn = connect(self.url, application_name="dbops seed")
@@ -526,8 +525,6 @@ class ParallelLoad:
 
     def _cleanup(self) -> None:
         """Empty the tables again after a failure (all of them: they were empty when the seed started)."""
-        from dbops.db import connection
-
         if not self.committed:
             return
         with self.timings("cleanup after failure"):

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dbops.errors import OperationFailed
-from dbops.scale.binary import BinaryEncoder, Column, take
+from dbops.partitions.ensure import TIME_TYPES, discover, partitions_of
+from dbops.scale.binary import BinaryEncoder, Column, take, to_micros
 
 if TYPE_CHECKING:
     import psycopg
@@ -114,9 +115,6 @@ class Router:
 
     @classmethod
     def for_table(cls, conn: psycopg.Connection, table: str) -> Router | None:
-        from dbops.partitions.ensure import TIME_TYPES, discover, partitions_of
-        from dbops.scale.binary import to_micros
-
         found = [t for t in discover(conn) if t.schema == "public" and t.name == table]
         if not found or not found[0].monthly_capable:
             return None

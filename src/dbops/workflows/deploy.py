@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbops.config import SchemaSettings, Settings
+from dbops.db import connection
 from dbops.errors import ConfigError, DbopsError, OperationFailed
 from dbops.revisions import (
     RETRYABLE_SQLSTATES,
@@ -253,7 +254,6 @@ def _has_errors(report: Report) -> bool:
 
 def _dry_run(settings: Settings, schema: SchemaSettings, url: str, history: History, report: DeployReport) -> None:
     """Read-only: current revision, edited files, lint, and the SQL Alembic would run (offline mode)."""
-    from dbops.db import connection
 
     with connection(url) as conn:
         conn.read_only = True

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbops.config import SchemaSettings, Settings, mask_url
+from dbops.db import connection
 from dbops.drift import model_drift
 from dbops.revisions import EditedRevision, RevisionFile, compare, database_state, load_history
 
@@ -55,7 +56,6 @@ def status(settings: Settings, schema: SchemaSettings, url: str, *, check_drift:
 
     A database at a revision that has no file here is an InputError (exit 2), as in every command.
     """
-    from dbops.db import connection
 
     history = load_history(settings, schema)
     with connection(url) as conn:
