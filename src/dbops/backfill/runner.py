@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbops.backfill.validate import assignments, condition
 from dbops.db import connection, one_row, scalar
-from dbops.errors import InputError, OperationFailed, RefusedError, UsageError
+from dbops.errors import InputError, OperationFailed, RefusedError, UsageError, first_line
 
 if TYPE_CHECKING:
     import psycopg
@@ -224,7 +224,7 @@ def _run(
                 if attempt > max_retries:
                     raise OperationFailed(
                         f"backfill {job!r}: batch after {target.key}={last} could not get its locks "
-                        f"{max_retries} times ({str(exc).strip().splitlines()[0]})",
+                        f"{max_retries} times ({first_line(exc)})",
                         hint="progress is saved: rerun the same command later to resume",
                     ) from None
                 time.sleep(min(0.05 * 2 ** attempt, 2.0))
@@ -297,7 +297,7 @@ def _explain(conn: psycopg.Connection, target: _Target, set_sql: str, where_sql:
         with conn.transaction(force_rollback=True):
             conn.execute(statement)
     except psycopg.Error as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         raise InputError(f"PostgreSQL rejects the backfill: {detail}", location="--set/--where",
                          hint="fix the expression (types, function names, subqueries)") from None
 

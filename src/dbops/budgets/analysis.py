@@ -37,6 +37,7 @@ from dbops.budgets.sqlnorm import (
     split_conjuncts,
     unwrap,
 )
+from dbops.errors import first_line
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -184,7 +185,7 @@ def qualify_query(tree: exp.Expression, catalog: Catalog) -> exp.Expression:
             identify=False,
         )
     except OptimizeError as exc:
-        raise AnalysisError(str(exc).splitlines()[0]) from None
+        raise AnalysisError(first_line(exc)) from None
 
 
 def _table_line(tree: exp.Expression, name: str) -> int | None:

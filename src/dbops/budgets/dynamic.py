@@ -32,7 +32,7 @@ from dbops.budgets.model import BudgetFile, HotQuery
 from dbops.budgets.static import CHECK, judge, selected_schemas
 from dbops.config import SchemaSettings, Settings
 from dbops.db import one_row, scalar
-from dbops.errors import UsageError
+from dbops.errors import UsageError, first_line
 from dbops.findings import Finding, Report, Severity
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ class _Session:
             self._time(statements, runs, measured)
         except (psycopg.Error, _ParamError) as exc:
             self.conn.rollback()
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            message = first_line(exc)
             row["error"] = message
             row["measured"] = None
             fix = (f"seed the database first (dbops seed {query.schema} --scale 10000), or give literal parameters"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from dbops.errors import InputError
+from dbops.errors import InputError, first_line
 from dbops.findings import Finding, Severity
 from dbops.lint.context import Catalog, Context
 from dbops.lint.facts import Stmt, analyse
@@ -342,7 +342,7 @@ def tokenize_or_fail(text: str, filename: str) -> list[Any]:
         return tokenize(text)
     except Exception as exc:
         line = None
-        what = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        what = first_line(exc)[:120]
         try:
             scan_comments(text)
         except UnterminatedError as unterminated:

@@ -40,7 +40,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dbops.db import connection
-from dbops.errors import UsageError
+from dbops.errors import UsageError, first_line
 from dbops.partitions.months import (
     MAX_IDENTIFIER,
     add_months,
@@ -489,11 +489,11 @@ class _Worker:
                 step()
                 return None
             except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as exc:
-                last = str(exc).strip().splitlines()[0]
+                last = first_line(exc)
                 self.log(f"{what}: {last} (attempt {attempt}/{self.retries})")
                 time.sleep(min(0.2 * 2 ** attempt, 5.0))
             except psycopg.Error as exc:
-                return f"{what} failed: {str(exc).strip().splitlines()[0]}"
+                return f"{what} failed: {first_line(exc)}"
         return f"{what}: gave up after {self.retries} attempts ({last}); nothing changed, rerun later"
 
 
