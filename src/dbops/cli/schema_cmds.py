@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from dbops.cli.common import DatabaseUrlOpt, OutputFormat, SchemaArg, emit_report, state
+from dbops.config import display_path
 from dbops.errors import RefusedError, UsageError
 
 if TYPE_CHECKING:
     from dbops.config import SchemaSettings
+    from dbops.typegen import GenerateResult
 
 TextJsonOpt = Annotated[
     OutputFormat | None, typer.Option("--format", "-f", help="text or json.", show_default=False)
@@ -224,14 +225,10 @@ def _migrate(schema: str | None, *, generate: bool, database_url: str | None) ->
             st.note(f"{sch.name}: {result.types_note}")
 
 
-def _describe_types(value: Any) -> str:
+def _describe_types(value: GenerateResult) -> str:
     """``dbops.typegen.GenerateResult`` (path, changed) in a few words."""
-    path = getattr(value, "path", value)
-    try:
-        shown = Path(path).resolve().relative_to(state().settings.root.resolve())
-    except (TypeError, ValueError):
-        shown = path
-    return f"{shown} regenerated" if getattr(value, "changed", True) else f"{shown} unchanged"
+    shown = display_path(value.path, state().settings.root)
+    return f"{shown} regenerated" if value.changed else f"{shown} unchanged"
 
 
 def _create(schema: str, name: str, *, empty: bool, database_url: str | None) -> None:
