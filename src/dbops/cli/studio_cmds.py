@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from dbops.cli.common import DatabaseUrlOpt, SchemaArg, state
-
-if TYPE_CHECKING:
-    from dbops.studio.server import StudioServer
 
 
 def register(app: typer.Typer, check_app: typer.Typer) -> None:
@@ -35,7 +32,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
                 hint="browse it read-only (drop --write), or pass --force if you really mean to edit it",
             )
 
-        def ready(server: StudioServer) -> None:
+        def ready(server) -> None:
             mode = "read-write" if write else "read-only"
             st.console.print(f"dbops studio ({sch.name}, {mode}) on [bold]{server.url}[/bold] — Ctrl-C to stop")
 

@@ -9,7 +9,7 @@ and runtime observations that need a human's judgement.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from dbops.findings import Finding, Severity
 from dbops.health.model import (
@@ -33,7 +33,7 @@ def check(
     runtime: bool = False,
     per_server: bool = False,
     sum_columns: tuple[str, ...] = (),
-) -> Callable[[Mapper], Mapper]:
+):
     """Register a mapper as the check ``name`` (its SQL is ``sql/<name with _>.sql``)."""
 
     def register(mapper: Mapper) -> Mapper:

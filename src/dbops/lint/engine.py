@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from dbops.errors import InputError, first_line
+from dbops.errors import InputError
 from dbops.findings import Finding, Severity
 from dbops.lint.context import Catalog, Context
 from dbops.lint.facts import Stmt, analyse
@@ -230,8 +230,6 @@ def check_statements(stmts: list[Stmt], ctx: Context, *, assume_in_transaction: 
         if stmt.kind == "unknown":
             return
         for rule in rules_for(stmt):
-            if rule.check is None:  # an engine rule (unanalysed, invalid-suppression): reported elsewhere
-                continue
             for violation in rule.check(stmt, context) or ():
                 out.append((rule, violation.stmt or stmt, violation))
 
@@ -342,7 +340,7 @@ def tokenize_or_fail(text: str, filename: str) -> list[Any]:
         return tokenize(text)
     except Exception as exc:
         line = None
-        what = first_line(exc)[:120]
+        what = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         try:
             scan_comments(text)
         except UnterminatedError as unterminated:

@@ -4,7 +4,7 @@
 target table, CONCURRENTLY/NOT VALID/USING INDEX flags, the ALTER TABLE
 actions with their column types and defaults, and the lock each takes.
 
-How (docs/design.md "Lock-safety lint: how to parse"):
+How (DESIGN.md "Lock-safety lint: how to parse"):
 
 * the statement family is read from its leading keywords;
 * families whose lock facts are fully determined by their keyword structure
@@ -450,8 +450,6 @@ def _create_columns_tokens(stmt: Stmt, toks: list[Any], upper: list[str]) -> boo
         action = Action(kind="add_column")
         if not _column_def_tokens(action, toks[a:b], upper[a:b]) and action.type is None:
             return False
-        if action.column is None or action.type is None:
-            continue  # not a column definition dbops understands: nothing to learn from it
         columns[action.column] = action.type
         if action.json:
             stmt.json_columns.append(action.column)
@@ -991,7 +989,7 @@ def _names_list(toks: list[Any], i: int) -> list[tuple[str, str]]:
     for part in _split_top(toks[i:]):
         name, display, _ = read_name(part, 0)
         if name and _up(part[0]) not in ("CASCADE", "RESTRICT"):
-            out.append((name, display or name))
+            out.append((name, display))
     return out
 
 
@@ -1091,9 +1089,9 @@ def _dml(stmt: Stmt, raw: RawStatement, text: str, first: str) -> None:
         from sqlglot import exp
 
         tree = _parse(toks, text)
-        kinds: dict[type, str] = {exp.Update: "update", exp.Delete: "delete", exp.Insert: "insert", exp.Merge: "update"}
+        kinds = {exp.Update: "update", exp.Delete: "delete", exp.Insert: "insert", exp.Merge: "update"}
         found = None
-        if isinstance(tree, (exp.Select, exp.Union, exp.Update, exp.Delete, exp.Insert, exp.Merge)):
+        if isinstance(tree, (exp.Select, exp.Union, *kinds)):
             stmt.source = "sqlglot"
             for node in tree.walk():
                 if type(node) in kinds:

@@ -98,7 +98,7 @@ def read_page(
     order = order or pk[0]
     if order not in names:
         raise BadRequest(f"unknown column {order!r}")
-    where: sql.Composable = sql.SQL("")
+    where = sql.SQL("")
     params: list[Any] = []
     flt = None
     if filter_column:

@@ -155,7 +155,7 @@ def _make_handler(studio: StudioServer) -> type[BaseHTTPRequestHandler]:
             token = self.headers.get("X-Dbops-Token")
             if token is None:
                 form = parse_qs(self._body().decode(errors="replace"))
-                token = (form.get("token") or [""])[-1]
+                token = (form.get("token") or [None])[-1]
             if not token or not secrets.compare_digest(token, studio.token):
                 raise Forbidden("missing or wrong edit token (reload the page)")
 
