@@ -135,7 +135,7 @@ def dynamic_benchmark(settings, admin_url: str, scale: int, runs: int) -> None:
     from dbops.budgets.dynamic import _Session
     from dbops.budgets.params import render
     from dbops.localdb import create_database
-    from dbops.migrate import upgrade
+    from dbops.revisions import upgrade
     from dbops.scale import seed_at_scale
 
     budget_file = load_budgets(REPO / "budgets.yaml", root=REPO)

@@ -8,7 +8,7 @@ databases, for the same Alembic environments (``migrations/healthcare``,
    (both schemas: advisory lock, checksums recorded, edited-revision check,
    types regenerated — into a temp file, the repo stays untouched) against
    ``alembic -c <schema>.ini upgrade head`` run for each environment;
-2. in-process, the library under each command: ``dbops.migrate.migrate()``
+2. in-process, the library under each command: ``dbops.workflows.migrate()``
    (with type generation) and with ``generate_types=False``, against
    ``alembic.command.upgrade(config, "head")`` — imports and CLI parsing
    excluded, i.e. the cost of dbops' safety work alone.
@@ -79,7 +79,7 @@ def alembic_api(urls: dict[str, str]) -> None:
 
 def dbops_api(project: Path, *, generate_types: bool) -> Callable[[dict[str, str]], None]:
     from dbops.config import load_settings
-    from dbops.migrate import migrate
+    from dbops.workflows.migrate import migrate
 
     def go(urls: dict[str, str]) -> None:
         settings = load_settings(project, env={})
@@ -173,8 +173,8 @@ def main() -> int:
             cli = measure({"alembic upgrade head (x2 environments)": alembic_cli(tmp),
                            "dbops migrate": dbops_cli(project)}, dbs, args.rounds)
             api = measure({"alembic.command.upgrade": alembic_api,
-                           "dbops.migrate.migrate": dbops_api(project, generate_types=True),
-                           "dbops.migrate.migrate(generate_types=False)": dbops_api(project, generate_types=False)},
+                           "dbops.workflows.migrate": dbops_api(project, generate_types=True),
+                           "dbops.workflows.migrate(generate_types=False)": dbops_api(project, generate_types=False)},
                           dbs, args.rounds)
         finally:
             dbs.drop_all()

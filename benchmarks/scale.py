@@ -179,7 +179,7 @@ def run_pgbench(admin: str, scale: int, server_cpu: ServerCpu) -> Run:
 def make_template(admin: str, settings, schema_name: str) -> str:
     import psycopg
 
-    from dbops.migrate import upgrade
+    from dbops.revisions import upgrade
 
     name = f"bench_tpl_{schema_name}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(admin, autocommit=True) as conn:

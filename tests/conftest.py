@@ -1,4 +1,4 @@
-"""The test harness (DESIGN.md "Tests").
+"""The test harness (docs/design.md "Tests").
 
 A session fixture starts a throwaway tuned PostgreSQL cluster (fsync off) in
 a temp dir with the same code as ``dbops db start`` — or uses the server of
@@ -81,7 +81,7 @@ def settings():
 
 
 def _template(pg_server: PgServer, settings, schema: str) -> str:
-    from dbops.migrate import upgrade
+    from dbops.revisions import upgrade
 
     name = f"tmpl_{schema}_{uuid.uuid4().hex[:8]}"
     url = pg_server.create_database(name)

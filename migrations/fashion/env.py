@@ -1,7 +1,7 @@
-"""Alembic environment: the shared dbops runner (see dbops.migrate.env)."""
+"""Alembic environment: the shared dbops runner (see dbops.revisions.env)."""
 
 from alembic import context
 
-from dbops.migrate.env import run_environment
+from dbops.revisions.env import run_environment
 
 run_environment(context)

@@ -1,6 +1,6 @@
 """One error hierarchy for the whole tool.
 
-Every error carries its exit code (DESIGN.md: 2 bad usage/config/input,
+Every error carries its exit code (docs/design.md "Exit codes": 2 bad usage/config/input,
 3 database unreachable or refused) and a hint saying what to do next. Only
 ``dbops.cli`` catches them and prints them; capabilities just raise.
 """
@@ -59,3 +59,15 @@ class OperationFailed(DbopsError):
     """An operation ran but did not succeed (a deploy that gave up, …) (exit 1)."""
 
     exit_code = 1
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message, else its type's name (no SQL dumps, no tracebacks).
+
+    >>> first_line(ValueError("bad value\\nLINE 1: SELECT …"))
+    'bad value'
+    >>> first_line(KeyError())
+    'KeyError'
+    """
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -9,12 +9,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbops.ci import check_all
 from dbops.findings import to_json
+from dbops.workflows.check_all import check_all
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_check_all_passes_on_the_repository_and_leaves_no_scratch_database(settings, pg_server):
     report = check_all(settings, admin_url=pg_server.admin_url)
     assert report.exit_code() == 0, [f"{f.rule}: {f.message}" for f in report.findings if f.severity == "error"]
@@ -47,6 +48,7 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_check_all_fails_with_one_exit_code_and_every_format(dbops, project: Path):
     budgets = project / "budgets.yaml"
     text = budgets.read_text()

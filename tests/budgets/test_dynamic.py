@@ -174,6 +174,7 @@ def test_our_budgets_pass_dynamic_checks_on_planted_data(settings, schema, reque
     assert "budget-index-unreachable" not in rules(report)
 
 
+@pytest.mark.slow
 def test_cli_dynamic_table_and_json(dbops, planted_healthcare, write_budgets):
     path = write_budgets("healthcare", {"agenda_by_duration": UNINDEXED_FILTER, "clinic_users": """
 sql: |
@@ -204,6 +205,7 @@ max_ms: 100
     assert json.loads(sarif.stdout)["runs"][0]["results"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("schema", ["healthcare", "fashion"])
 def test_our_budgets_pass_on_data_seeded_at_scale(settings, schema, request):
     from dbops.scale import seed_at_scale

@@ -1,4 +1,4 @@
-"""The CLI surface: help lists DESIGN.md's commands, imports stay light, migrate is idempotent."""
+"""The CLI surface: help lists the commands of docs/design.md, imports stay light, migrate is idempotent."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("sqlalchemy", "alembic", "psycopg", "sqlglot", "yaml")
@@ -56,6 +57,7 @@ def test_migrate_twice_second_is_noop(dbops, empty_db):
         assert conn.execute("select count(*) from pg_tables where schemaname = 'public'").fetchone()[0] == tables
 
 
+@pytest.mark.slow
 def test_migrate_both_schemas_on_the_local_database(dbops, pg_server):
     """With no URL configured, migrate starts/uses the local cluster and migrates both databases."""
     result = dbops("migrate", "--no-generate")
@@ -66,6 +68,7 @@ def test_migrate_both_schemas_on_the_local_database(dbops, pg_server):
             assert conn.execute("select count(*) from alembic_version").fetchone()[0] == 1
 
 
+@pytest.mark.slow
 def test_debug_shows_traceback_only_when_asked(dbops_process):
     url = "postgresql://u:pw@127.0.0.1:1/x?connect_timeout=1"
     plain = dbops_process("migrate", "healthcare", "--database-url", url)

@@ -34,6 +34,7 @@ def data_dir():
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_start_status_url_stop(dbops_process, data_dir: Path):
     env = {"DBOPS_DATA_DIR": str(data_dir)}
     assert dbops_process("db", "status", env=env).exit_code == 1  # not initialised → not running
@@ -68,6 +69,7 @@ def test_start_status_url_stop(dbops_process, data_dir: Path):
     assert again["port"] == port and again["running"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="root-only behaviour")
 def test_as_root_the_server_runs_as_postgres(dbops_process, data_dir: Path):
     assert dbops_process("db", "start", env={"DBOPS_DATA_DIR": str(data_dir)}).exit_code == 0
@@ -113,6 +115,7 @@ def test_unreachable_project_falls_back_to_var_lib(tmp_path: Path):
         shutil.rmtree(private, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_two_concurrent_starts(data_dir: Path):
     env = {**os.environ, "DBOPS_DATA_DIR": str(data_dir), "DBOPS_PROJECT_DIR": str(REPO)}
     procs = [

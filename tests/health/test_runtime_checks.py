@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from dbops.findings import Severity
 
@@ -130,6 +131,7 @@ def _cold_table(url: str, h) -> None:
         h.flush_stats(conn)
 
 
+@pytest.mark.slow
 def test_cache_hit_rate_low_then_warm(empty_db, pg_server, audit_db, h):
     thresholds = {"cache_hit_min_blocks": 100, "cache_hit_min_percent": 90.0}
     _cold_table(empty_db, h)

@@ -66,6 +66,7 @@ def test_audit_takes_no_lock_above_access_share(empty_db, audit_db, h):
     assert {locktype for _c, locktype, _m, _r in seen} <= {"relation", "virtualxid"}
 
 
+@pytest.mark.slow
 def test_query_count_is_independent_of_catalog_size(empty_db, pg_server, audit_db, h):
     big = pg_server.create_database()
     _catalog(empty_db, 10, h)

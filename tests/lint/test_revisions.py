@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from dbops.config import load_settings
-from dbops.lint import lint_revisions
+from dbops.workflows.locks import lint_schema_revisions
 
-ENV = '"""env"""\nfrom alembic import context\n\nfrom dbops.migrate.env import run_environment\n\nrun_environment(context)\n'
+ENV = '"""env"""\nfrom alembic import context\n\nfrom dbops.revisions.env import run_environment\n\nrun_environment(context)\n'
 
 
 def revision(rev: str, down: str | None, body: str, extra: str = "") -> str:
@@ -55,7 +55,7 @@ def project(tmp_path: Path):
 def test_new_tables_lint_clean(project) -> None:
     settings, _write = project
     s = settings()
-    report = lint_revisions(s, s.schema("demo"))
+    report = lint_schema_revisions(s, s.schema("demo"))
     assert report.findings == []
     assert report.summary["statements"] >= 4  # BEGIN, CREATE TABLE, CREATE INDEX, COMMIT
 
@@ -71,7 +71,7 @@ def test_findings_point_at_the_op_line_and_autocommit_block_is_modelled(project)
         op.create_index("clinics_email3_idx", "clinics", ["email"], postgresql_concurrently=True)
         '''))
     s = settings()
-    report = lint_revisions(s, s.schema("demo"))
+    report = lint_schema_revisions(s, s.schema("demo"))
     lines = path.read_text().splitlines()
     got = sorted((f.rule, lines[f.line - 1].split(",")[0].strip()) for f in report.findings)
     assert got == [
@@ -98,13 +98,13 @@ def test_since_revisions_suppressions_and_contract_phase(project) -> None:
         ''', extra='phase = "contract"'))
     s = settings()
     schema = s.schema("demo")
-    report = lint_revisions(s, schema)
+    report = lint_schema_revisions(s, schema)
     assert sorted(f.rule for f in report.findings) == ["drop-column", "invalid-suppression"]
     assert [f.file.rsplit("/", 1)[-1] for f in report.findings if f.rule == "drop-column"] == ["0002_drop.py"]
-    only_last = lint_revisions(s, schema, since="0002")
+    only_last = lint_schema_revisions(s, schema, since="0002")
     assert [f.rule for f in only_last.findings] == ["invalid-suppression"]
     assert only_last.summary["revisions"] == 1
-    picked = lint_revisions(s, schema, revisions=["0001"])
+    picked = lint_schema_revisions(s, schema, revisions=["0001"])
     assert picked.findings == []
 
 
@@ -115,13 +115,13 @@ def test_a_revision_that_cannot_render_offline_is_unanalysed_not_a_crash(project
         rows = op.get_bind().execute(sa.text("SELECT 1")).fetchall()
         '''))
     s = settings()
-    report = lint_revisions(s, s.schema("demo"))
+    report = lint_schema_revisions(s, s.schema("demo"))
     [finding] = [f for f in report.findings if f.rule == "unanalysed"]
     assert "get_bind" in path.read_text().splitlines()[finding.line - 1]
 
 
 def test_project_migrations_lint_clean(settings) -> None:
     for schema in settings.schemas.values():
-        report = lint_revisions(settings, schema)
+        report = lint_schema_revisions(settings, schema)
         errors = [f for f in report.findings if f.severity.value != "info"]
         assert errors == [], [f.location() + " " + f.rule for f in errors]

@@ -49,6 +49,7 @@ def test_deploy_applies_each_revision_in_order_with_configured_timeouts(project,
     assert sql(empty_db, "SELECT count(*) FROM applied_log") == [(3,)]
 
 
+@pytest.mark.slow
 def test_five_concurrent_deploys_apply_every_revision_exactly_once(project, empty_db, spawn, sql):
     proj = project(deploy={"advisory_lock_wait_seconds": 60})
     _log_table_revisions(proj)
@@ -67,7 +68,7 @@ def test_five_concurrent_deploys_apply_every_revision_exactly_once(project, empt
 
 
 def test_second_deploy_gives_up_with_a_clear_message_while_the_lock_is_held(project, empty_db, dbops, sql):
-    from dbops.migrate import advisory_lock_key
+    from dbops.revisions import advisory_lock_key
 
     proj = project(deploy={"advisory_lock_wait_seconds": 0.5})
     _log_table_revisions(proj)
@@ -84,6 +85,7 @@ def test_second_deploy_gives_up_with_a_clear_message_while_the_lock_is_held(proj
     assert sql(empty_db, "SELECT to_regclass('public.applied_log')") == [(None,)]
 
 
+@pytest.mark.slow
 def test_lock_timeout_frees_readers_and_the_revision_is_retried_until_the_blocker_commits(
         project, empty_db, dbops, spawn, sql):
     lock_timeout = 0.3
@@ -112,15 +114,17 @@ def test_lock_timeout_frees_readers_and_the_revision_is_retried_until_the_blocke
         assert waits, ("the deploy's ALTER TABLE never queued behind the blocker", deploy.poll(),
                        deploy.communicate()[1][-3000:] if deploy.poll() is not None else "")
 
-        # A third session reads the table over several lock_timeout/retry cycles of the deploy.
-        latencies: list[float] = []
+        # A third session reads the table over several lock_timeout/retry cycles of the deploy. Its own
+        # lock_timeout is the bound, measured by the server on lock waits alone (not the client's clock on a
+        # loaded machine): queued behind a deploy that never gave up, a read would wait until the blocker
+        # commits (after this loop) and fail here with LockNotAvailable.
+        reads = 0
         reader = psycopg.connect(empty_db, autocommit=True)
-        reader.execute("SET statement_timeout = '20s'")
+        reader.execute("SET lock_timeout = '5s'")
         stop = time.monotonic() + 2.0
         while time.monotonic() < stop:
-            t0 = time.monotonic()
-            reader.execute("SELECT count(*) FROM items").fetchone()
-            latencies.append(time.monotonic() - t0)
+            assert reader.execute("SELECT count(*) FROM items").fetchone() == (100,)
+            reads += 1
             time.sleep(0.02)
         reader.close()
         assert deploy.poll() is None, "the deploy should still be retrying while the blocker holds its lock"
@@ -132,7 +136,7 @@ def test_lock_timeout_frees_readers_and_the_revision_is_retried_until_the_blocke
 
     assert code == 0, (out, err)
     assert "hit lock_timeout" in err and "retry 1/20" in err
-    assert max(latencies) < lock_timeout + 0.7, latencies  # never blocked much longer than lock_timeout
+    assert reads >= 2  # readers kept getting through while the deploy retried
     assert sql(empty_db, "SELECT version_num FROM alembic_version") == [("0002",)]
     assert sql(empty_db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' "
                          "AND column_name = 'note'") == [(1,)]
@@ -229,9 +233,6 @@ def test_bad_timeout_in_config_is_a_config_error(project, empty_db, dbops):
 
 
 def test_deploy_lints_pending_revisions_and_refuses_errors(project, empty_db, dbops, sql):
-    lint = pytest.importorskip("dbops.lint")
-    if not hasattr(lint, "lint_revisions"):
-        pytest.skip("dbops.lint.lint_revisions is not built yet")
     proj = project()
     proj.revision("0001", None, 'op.execute("CREATE TABLE a (id int, v text)")')
     assert dbops("deploy", "demo", "--database-url", empty_db, env=proj.env).exit_code == 0
@@ -247,7 +248,7 @@ def test_deploy_lints_pending_revisions_and_refuses_errors(project, empty_db, db
 
 def test_deploy_python_api_reports_retries_and_attempts(project, empty_db, sql):
     """The function under the CLI: a blocker released from another thread, retries counted per revision."""
-    from dbops.migrate import deploy
+    from dbops.workflows.deploy import deploy
 
     proj = project(deploy={"lock_timeout": "100ms", "retries": 10, "retry_backoff_seconds": 0.05})
     proj.revision("0001", None, 'op.execute("CREATE TABLE items (id int)")')
@@ -270,3 +271,44 @@ def test_deploy_python_api_reports_retries_and_attempts(project, empty_db, sql):
     assert report.applied[0].attempts == len(report.retries) + 1 >= 2
     assert report.before == ("0001",) and report.after == ("0002",)
 
+
+
+@pytest.mark.slow
+def test_a_killed_deploy_releases_its_locks_within_seconds(project, empty_db, dbops, spawn, sql):
+    """SIGKILL during a long statement: the server notices the dead client (client_connection_check_interval)
+    and frees ACCESS EXCLUSIVE and the advisory lock long before the statement (or statement_timeout) ends."""
+    from dbops.revisions import advisory_lock_key
+
+    proj = project()
+    proj.revision("0001", None, 'op.execute("CREATE TABLE a (id int)")')
+    assert dbops("deploy", "demo", "--database-url", empty_db, env=proj.env).exit_code == 0
+    proj.revision("0002", "0001", """
+        op.execute("ALTER TABLE a ADD COLUMN b int")  # ACCESS EXCLUSIVE on a, held to the end of the revision
+        op.execute("SELECT pg_sleep(600)")  # dbops: ignore[statements-after-exclusive-lock] the test's long statement
+    """)
+    deploy = spawn("deploy", "demo", "--database-url", empty_db, env=proj.env)
+    backend = None
+    deadline = time.monotonic() + 60
+    while backend is None and time.monotonic() < deadline and deploy.poll() is None:
+        rows = sql(empty_db, "SELECT pid FROM pg_stat_activity WHERE application_name = 'dbops deploy' "
+                             "AND state = 'active' AND query LIKE '%pg_sleep(600)%'")
+        backend = rows[0][0] if rows else None
+        time.sleep(0.05)
+    assert backend is not None, deploy.communicate()
+    held = "SELECT l.locktype, l.mode FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation WHERE l.pid = %s " \
+           "AND l.granted AND ((l.locktype = 'relation' AND c.relname = 'a') OR (l.locktype = 'advisory' AND l.objid = %s))"
+    key = advisory_lock_key("demo")
+    assert sorted(sql(empty_db, held, (backend, key))) == [("advisory", "ExclusiveLock"),
+                                                           ("relation", "AccessExclusiveLock")]
+
+    deploy.kill()  # SIGKILL: no chance to cancel the statement or close the connection cleanly
+    deploy.wait(timeout=30)
+    deadline = time.monotonic() + 20  # generous: the server checks the client socket every 2 s
+    while sql(empty_db, held, (backend, key)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert sql(empty_db, held, (backend, key)) == [], "the killed deploy's backend still holds its locks"
+    with psycopg.connect(empty_db, autocommit=True) as reader:
+        reader.execute("SET lock_timeout = '5s'")
+        assert reader.execute("SELECT count(*) FROM a").fetchone() == (0,)  # a reader of the table gets through
+    assert sql(empty_db, "SELECT version_num FROM alembic_version") == [("0001",)]  # 0002 rolled back

@@ -8,6 +8,8 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -65,7 +67,7 @@ def test_revisions_applied_by_plain_alembic_are_reported_unrecorded_then_recorde
 
 
 def test_upgrade_and_downgrade_api_record_and_forget_checksums(project, empty_db, sql):
-    from dbops.migrate import downgrade, upgrade
+    from dbops.revisions import downgrade, upgrade
 
     proj = project()
     proj.revision("0001", None, 'op.execute("CREATE TABLE a (id int)")', 'op.execute("DROP TABLE a")')
@@ -89,7 +91,7 @@ def test_migrate_create_empty_writes_a_revision_with_lock_timeout_in_a_copy_of_t
     shutil.copytree(REPO / "migrations" / "healthcare", env_copy, ignore=shutil.ignore_patterns("__pycache__"))
     heads_before = {p.name for p in (env_copy / "versions").glob("*.py")}
     proj = project(schema="healthcare", migrations=str(env_copy), seed=None)
-    from dbops.migrate import head_revisions
+    from dbops.revisions import head_revisions
 
     settings = proj.settings()
     (old_head,) = head_revisions(settings, settings.schema("healthcare"))
@@ -158,6 +160,7 @@ def test_migrate_usage_errors_and_help_documents_both_forms(dbops):
     assert "dbops migrate [SCHEMA]" in help_text and "dbops migrate create SCHEMA NAME [--empty]" in help_text
 
 
+@pytest.mark.slow
 def test_real_schemas_migrate_generate_and_status_on_empty_databases(project, pg_server, dbops, tmp_path):
     """Both real schemas from empty: migrate applies everything, regenerates types, status is clean (drift too)."""
     for name in ("healthcare", "fashion"):

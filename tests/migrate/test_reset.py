@@ -59,6 +59,7 @@ def test_reset_without_yes_and_without_stdin_is_refused(project, empty_db, dbops
     assert sql(empty_db, "SELECT to_regclass('public.keep')") == [("keep",)]
 
 
+@pytest.mark.slow
 def test_reset_on_a_loopback_url_drops_migrates_and_seeds_after_typing_the_name(project, empty_db, cli_env, sql):
     proj = _demo(project)
     sql(empty_db, "CREATE TABLE junk (id int); CREATE TYPE junk_kind AS ENUM ('x')")

@@ -17,6 +17,7 @@ def _snapshot(sql, url: str) -> dict[str, list[tuple]]:
     return {t: sql(url, f"SELECT ctid::text, xmin::text FROM {t} ORDER BY ctid") for t in tables}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("schema", ["healthcare", "fashion"])
 def test_seed_is_idempotent_counts_and_xmins_unchanged(schema, request, dbops, sql):
     url = request.getfixturevalue(f"{schema}_db")
@@ -52,6 +53,7 @@ def test_seed_without_password_on_a_non_local_database_is_a_clear_error(healthca
     assert sql(healthcare_db, "SELECT count(*) FROM clinics") == [(0,)]
 
 
+@pytest.mark.slow
 def test_seed_on_the_local_database_generates_and_prints_a_password_once(project, pg_server, dbops, unique_name, sql):
     if pg_server.data_dir is None:
         pytest.skip("needs the throwaway local cluster (not TEST_DATABASE_URL)")

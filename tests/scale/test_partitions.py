@@ -103,6 +103,7 @@ def test_attach_runs_while_a_writer_holds_its_transaction_open(empty_db, setting
         writer.close()
 
 
+@pytest.mark.slow
 def test_lock_timeout_bounds_the_wait_and_reports_it(empty_db, settings):
     """A reader of the whole table holds the default partition: the attach gives up after lock_timeout."""
     import dataclasses

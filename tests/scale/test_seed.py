@@ -53,6 +53,7 @@ def _schema_objects(url: str) -> set[tuple]:
     """))
 
 
+@pytest.mark.slow
 def test_healthcare_is_deterministic_and_restores_the_schema(pg_server, healthcare_template, healthcare_db, settings):
     schema = settings.schema("healthcare")
     before = _schema_objects(healthcare_db)

@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 
 from dbops.drift import model_drift
-from dbops.migrate import alembic_config, upgrade
+from dbops.revisions import alembic_config, upgrade
 
 TABLES = {
     "healthcare": {"clinics", "users", "patients", "doctors", "appointments", "appointment_audit_logs",

@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from dbops.backfill.validate import assignments, condition
-from dbops.errors import InputError, OperationFailed, RefusedError, UsageError
+from dbops.db import connection, one_row, scalar
+from dbops.errors import InputError, OperationFailed, RefusedError, UsageError, first_line
 
 if TYPE_CHECKING:
     import psycopg
@@ -140,7 +141,6 @@ def backfill(
         raise UsageError(f"--batch-size must be at least 1, not {batch_size}")
     if sleep_ms < 0:
         raise UsageError(f"--sleep must be 0 or more milliseconds, not {sleep_ms}")
-    from dbops.db import connection
 
     with connection(url, autocommit=True) as conn:
         target = _resolve(conn, table)
@@ -150,7 +150,7 @@ def backfill(
         job = job_name or f"{target.qualified}:{','.join(col for col, _ in pairs)}"
         _explain(conn, target, set_sql, where_sql)
         _ensure_progress_table(conn)
-        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (_lock_key(job),)).fetchone()[0]:
+        if not scalar(conn, "SELECT pg_try_advisory_lock(%s)", (_lock_key(job),)):
             raise RefusedError(f"backfill job {job!r} is already running in another session",
                                hint="wait for it to finish, or give this run another --job name")
         try:
@@ -178,7 +178,7 @@ def _run(
         return report
     report.resumed = state["last_id"] is not None
     rel, key = sql.Identifier(target.schema, target.name), sql.Identifier(target.key)
-    first_id, max_id = conn.execute(sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(k=key, t=rel)).fetchone()
+    first_id, max_id = one_row(conn, sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(k=key, t=rel))
     last = state["last_id"] if state["last_id"] is not None else (first_id - 1 if first_id is not None else 0)
     start_from = last
     report.max_id = max_id
@@ -203,7 +203,7 @@ def _run(
     while True:
         if stop_after_batches is not None and report.batches >= stop_after_batches:
             break
-        upper = conn.execute(find_upper, (last, batch_size)).fetchone()[0]
+        upper = scalar(conn, find_upper, (last, batch_size))
         if upper is None:
             conn.execute(sql.SQL("UPDATE {p} SET finished_at = now(), updated_at = now() WHERE job = %s").format(
                 p=sql.Identifier(PROGRESS_TABLE)), (job,))
@@ -224,7 +224,7 @@ def _run(
                 if attempt > max_retries:
                     raise OperationFailed(
                         f"backfill {job!r}: batch after {target.key}={last} could not get its locks "
-                        f"{max_retries} times ({str(exc).strip().splitlines()[0]})",
+                        f"{max_retries} times ({first_line(exc)})",
                         hint="progress is saved: rerun the same command later to resume",
                     ) from None
                 time.sleep(min(0.05 * 2 ** attempt, 2.0))
@@ -249,7 +249,7 @@ def _resolve(conn: psycopg.Connection, table: str) -> _Target:
     match = _TABLE_NAME.match(table.strip())
     if not match:
         raise InputError(f"{table!r} is not a table name", location="TABLE", hint="give `table` or `schema.table`")
-    schema = _unquote(match["schema"]) if match["schema"] else conn.execute("SELECT current_schema()").fetchone()[0]
+    schema = _unquote(match["schema"]) if match["schema"] else scalar(conn, "SELECT current_schema()")
     name = _unquote(match["name"])
     row = conn.execute(
         """
@@ -297,7 +297,7 @@ def _explain(conn: psycopg.Connection, target: _Target, set_sql: str, where_sql:
         with conn.transaction(force_rollback=True):
             conn.execute(statement)
     except psycopg.Error as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         raise InputError(f"PostgreSQL rejects the backfill: {detail}", location="--set/--where",
                          hint="fix the expression (types, function names, subqueries)") from None
 
@@ -315,11 +315,12 @@ def _load_job(conn: psycopg.Connection, job: str, target: _Target, set_sql: str,
         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (job) DO NOTHING",
         (job, target.qualified, target.key, set_sql, where_sql),
     )
-    row = conn.execute(
+    row = one_row(
+        conn,
         f"SELECT table_name, key_column, set_sql, where_sql, last_id, rows_done, finished_at "
         f"FROM {PROGRESS_TABLE} WHERE job = %s",
         (job,),
-    ).fetchone()
+    )
     table_name, key_column, old_set, old_where, last_id, rows_done, finished_at = row
     if (table_name, key_column, old_set, old_where) != (target.qualified, target.key, set_sql, where_sql):
         raise RefusedError(

@@ -15,8 +15,12 @@ dropped), so text cannot comment out the batch's key range.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
-from dbops.errors import InputError
+from dbops.errors import InputError, first_line
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 _PLACEHOLDER = "__dbops_backfill_target"
 _DML = ("Insert", "Update", "Delete", "Merge", "Command", "Create", "Drop")
@@ -44,7 +48,7 @@ def _hint(option: str) -> str:
     return 'give one condition, e.g. --where "email_lower IS NULL"'
 
 
-def _check_tree(tree, columns: Collection[str], option: str, table: str | None) -> None:
+def _check_tree(tree: exp.Expr, columns: Collection[str], option: str, table: str | None) -> None:
     """No DML inside; every column reference outside a subquery exists in the table."""
     from sqlglot import exp
 
@@ -85,7 +89,7 @@ def assignments(text: str, columns: Collection[str], *, key: str, table: str | N
     try:
         trees = sqlglot.parse(f"UPDATE {_PLACEHOLDER} SET {text}", read="postgres")
     except ParseError as exc:
-        raise InputError(f"is not valid SQL: {_first_line(exc)}", location=option, hint=_hint(option)) from None
+        raise InputError(f"is not valid SQL: {first_line(exc)}", location=option, hint=_hint(option)) from None
     tree = trees[0] if len(trees) == 1 else None
     extra = tree is not None and any(v for k, v in tree.args.items() if k not in ("this", "expressions"))
     if not isinstance(tree, exp.Update) or extra or not tree.expressions:
@@ -136,5 +140,3 @@ def condition(text: str, columns: Collection[str], *, table: str | None = None) 
     return tree.sql("postgres", comments=False)
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -37,6 +37,7 @@ from dbops.budgets.sqlnorm import (
     split_conjuncts,
     unwrap,
 )
+from dbops.errors import first_line
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -134,7 +135,7 @@ def parse(sql: str) -> exp.Expression:
     import sqlglot
 
     statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None]
-    if len(statements) != 1:
+    if len(statements) != 1 or not isinstance(statements[0], sqlglot.exp.Expression):
         raise sqlglot.ParseError(f"expected exactly one statement, found {len(statements)}")
     return statements[0]
 
@@ -184,7 +185,7 @@ def qualify_query(tree: exp.Expression, catalog: Catalog) -> exp.Expression:
             identify=False,
         )
     except OptimizeError as exc:
-        raise AnalysisError(str(exc).splitlines()[0]) from None
+        raise AnalysisError(first_line(exc)) from None
 
 
 def _table_line(tree: exp.Expression, name: str) -> int | None:
@@ -210,7 +211,7 @@ def select_star_lines(tree: exp.Expression, sql: str | None = None) -> list[int 
     from sqlglot import exp
 
     count = 0
-    fallback = []
+    fallback: list[int | None] = []
     for select in tree.find_all(exp.Select):
         for projection in select.expressions:
             if isinstance(projection, exp.Star) or (
@@ -224,7 +225,7 @@ def select_star_lines(tree: exp.Expression, sql: str | None = None) -> list[int 
     from sqlglot.tokens import TokenType
 
     tokens = Postgres().tokenize(sql)
-    lines = [
+    lines: list[int | None] = [
         tok.line
         for prev, tok in itertools.pairwise(tokens)
         if tok.token_type == TokenType.STAR
@@ -368,7 +369,8 @@ def filter_columns(tree: exp.Expression) -> set[ColumnRef]:
 def _conditions(select: exp.Expression) -> list[exp.Expression]:
     from sqlglot import exp
 
-    conditions = split_conjuncts(select.args.get("where").this if select.args.get("where") else None)
+    where = select.args.get("where")
+    conditions = split_conjuncts(where.this if where is not None else None)
     for join in select.args.get("joins") or []:
         if isinstance(join, exp.Join):
             conditions += split_conjuncts(join.args.get("on"))
@@ -564,7 +566,7 @@ def _determines_tenant(key: str, foreign_keys: Mapping[str, str], catalog: Catal
     if key == "id":
         return True
     target = foreign_keys.get(key)
-    return bool(target) and target != catalog.tenant_table and catalog.tenant_column(target) is not None
+    return target is not None and target != catalog.tenant_table and catalog.tenant_column(target) is not None
 
 
 def _isolated_aliases(

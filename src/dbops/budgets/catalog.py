@@ -93,7 +93,7 @@ class Catalog:
         info = self.tables.get(table)
         return self.tenant_key if info is not None and self.tenant_key in info.columns else None
 
-    def sqlglot_schema(self) -> dict[str, dict[str, str]]:
+    def sqlglot_schema(self) -> dict[str, object]:
         """``{table: {column: type}}`` for sqlglot's qualifier."""
         return {name: dict(info.columns) for name, info in self.tables.items()}
 
@@ -203,7 +203,7 @@ def _index(table: sa.Table, index: sa.Index) -> Index:
         opclasses.append(ops.get(key))
     where_clause = options.get("where")
     where = _compile(where_clause) if where_clause is not None else None
-    predicate = frozenset()
+    predicate: frozenset[str] = frozenset()
     if where:
         from dbops.budgets.sqlnorm import conjunct_key, parse_expression, split_conjuncts
 

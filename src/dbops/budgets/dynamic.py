@@ -1,4 +1,4 @@
-"""``check_dynamic``: the hot queries measured on a database (DESIGN.md "Query budgets: how to measure").
+"""``check_dynamic``: the hot queries measured on a database (docs/design.md "Query budgets: how to measure").
 
 Per schema, on one connection with ``jit`` off and fresh statistics
 (ANALYZE of the budgeted tables), for each query and each sample parameter
@@ -31,7 +31,8 @@ from dbops.budgets import plans
 from dbops.budgets.model import BudgetFile, HotQuery
 from dbops.budgets.static import CHECK, judge, selected_schemas
 from dbops.config import SchemaSettings, Settings
-from dbops.errors import UsageError
+from dbops.db import one_row, scalar
+from dbops.errors import UsageError, first_line
 from dbops.findings import Finding, Report, Severity
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ class _Session:
             self._time(statements, runs, measured)
         except (psycopg.Error, _ParamError) as exc:
             self.conn.rollback()
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            message = first_line(exc)
             row["error"] = message
             row["measured"] = None
             fix = (f"seed the database first (dbops seed {query.schema} --scale 10000), or give literal parameters"
@@ -296,7 +297,7 @@ class _Session:
         try:
             if not seqscan:
                 self.conn.execute("SET LOCAL enable_seqscan = off")
-            return self.conn.execute(f"EXPLAIN ({options}) {statement}").fetchone()[0]
+            return scalar(self.conn, f"EXPLAIN ({options}) {statement}")
         finally:
             self.conn.rollback()
 
@@ -371,11 +372,11 @@ class _Session:
         for index in self._suggestions(query):
             try:
                 self.conn.execute("CREATE EXTENSION IF NOT EXISTS hypopg")
-                before = plans.total_cost(self.conn.execute(f"EXPLAIN (FORMAT JSON) {statement}").fetchone()[0])
-                oid, _name = self.conn.execute(
-                    "SELECT indexrelid, indexname FROM hypopg_create_index(%s)", (index_definition(index),)
-                ).fetchone()
-                plan = self.conn.execute(f"EXPLAIN (FORMAT JSON) {statement}").fetchone()[0]
+                before = plans.total_cost(scalar(self.conn, f"EXPLAIN (FORMAT JSON) {statement}"))
+                oid, _name = one_row(
+                    self.conn, "SELECT indexrelid, indexname FROM hypopg_create_index(%s)", (index_definition(index),)
+                )
+                plan = scalar(self.conn, f"EXPLAIN (FORMAT JSON) {statement}")
                 self.conn.execute("SELECT hypopg_reset()")
             except psycopg.Error:
                 self.conn.rollback()

@@ -127,7 +127,7 @@ def match_index(need: Need, index: Index) -> Match | None:
     while k < len(keys) and keys[k] in pinned:
         k += 1
     prefix, rest = keys[:k], keys[k:]
-    missing = equal - set(prefix)
+    missing = frozenset(equal - set(prefix))
     order = tuple((key, d) for key, d in need.order if key not in pinned)
     tail: str | None = None
     used = 0
@@ -140,7 +140,7 @@ def match_index(need: Need, index: Index) -> Match | None:
     # An equality checked inside the index after the range/order column is accepted once the index
     # already seeks on a leading equality (clinic_id, date, status); never for an index led by the range.
     in_index = frozenset(missing & set(rest[used:])) if tail and k > 0 else frozenset()
-    missing = frozenset(missing - in_index)
+    missing = missing - in_index
     tail_needed = bool(order or need.range)
     served = not missing and (tail is not None or not tail_needed) and (k > 0 or tail is not None)
     return Match(index, served, prefix, tail, missing, in_index)

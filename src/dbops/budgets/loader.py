@@ -19,6 +19,7 @@ from typing import Any
 
 from dbops.budgets.model import BudgetFile, HotQuery, ParamSet
 from dbops.budgets.rules import RULES
+from dbops.config import display_path
 from dbops.errors import InputError
 
 Path_ = tuple[str | int, ...]
@@ -34,7 +35,7 @@ def budgets_schema() -> dict[str, Any]:
 def load_budgets(path: str | Path, *, root: Path | None = None) -> BudgetFile:
     """Read and validate a budgets file; ``root`` makes the file name in findings relative."""
     path = Path(path)
-    display = _display(path, root)
+    display = display_path(path, root)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -55,13 +56,6 @@ def parse_budgets(text: str, *, path: Path | str = "budgets.yaml", display: str 
     return _build(data, marks, path, display)
 
 
-def _display(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return str(path.resolve().relative_to(root.resolve()))
-        except ValueError:
-            pass
-    return str(path)
 
 
 # -- YAML with line numbers ---------------------------------------------------------------------------

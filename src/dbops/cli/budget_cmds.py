@@ -62,7 +62,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
     def check_all(fmt: FormatOpt = None) -> None:
         """Every check CI needs, no production database: lock safety of the revisions, static budgets,
         generated types up to date, models equal migrations (scratch database). One report, one exit code."""
-        from dbops.ci import check_all as run_all
+        from dbops.workflows.check_all import check_all as run_all
 
         st = state()
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dbops.cli.common import OutputFormat, SchemaArg, state
+
+if TYPE_CHECKING:
+    from dbops.localdb import ClusterStatus
 
 
 def register(app: typer.Typer, check_app: typer.Typer) -> None:
@@ -66,7 +69,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         typer.echo(cluster.ensure_database(st.settings.schema(schema).database))
 
 
-def _print_status(status, fmt: OutputFormat | None) -> None:
+def _print_status(status: ClusterStatus, fmt: OutputFormat | None) -> None:
     st = state()
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(status.to_dict(), indent=2) + "\n")

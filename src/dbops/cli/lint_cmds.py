@@ -101,19 +101,11 @@ def register(app: Any, check_app: Any) -> None:
 def check_locks_report(settings: Any, paths: list[str] | None, *, schema: str | None = None,
                        since: str | None = None, assume_in_transaction: bool | None = None,
                        pg_version: int | None = None) -> Any:
-    """The report of `dbops check locks`: the files given, else (or with --schema) the revisions."""
-    from dbops.findings import Report
-    from dbops.lint import lint_paths, lint_revisions
+    """The report of `dbops check locks` (``dbops.workflows.locks.check_locks``)."""
+    from dbops.workflows.locks import check_locks
 
-    report = Report()
-    if paths:
-        report.extend(lint_paths(paths, settings, assume_in_transaction=assume_in_transaction,
-                                 pg_version=pg_version), prefix="files")
-    if not paths or schema:
-        for schema_settings in settings.select(schema):
-            part = lint_revisions(settings, schema_settings, since=since, pg_version=pg_version)
-            report.extend(part, prefix=schema_settings.name)
-    return report
+    return check_locks(settings, list(paths) if paths else None, schema=schema, since=since,
+                       assume_in_transaction=assume_in_transaction, pg_version=pg_version)
 
 
 def rule_summaries() -> dict[str, str]:

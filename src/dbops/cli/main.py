@@ -7,7 +7,7 @@ function; those modules import their capability inside the command bodies.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +22,9 @@ from dbops.cli import (
     typegen_cmds,
 )
 from dbops.cli.common import DatabaseUrlOpt, OutputFormat, reset_state
+
+if TYPE_CHECKING:
+    from click import ClickException
 
 app = typer.Typer(
     name="dbops",
@@ -65,11 +68,11 @@ for module in (db_cmds, typegen_cmds, schema_cmds, studio_cmds, lint_cmds, healt
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI; map errors to exit codes (DESIGN.md) and print them on one line."""
+    """Run the CLI; map errors to exit codes (docs/design.md "Exit codes") and print them on one line."""
     from dbops.errors import DbopsError
 
     # typer may vendor click (typer._click): take the classes from typer itself.
-    click_exception = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    click_exception: type[ClickException] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:

@@ -16,7 +16,12 @@ from dbops.cli.common import DatabaseUrlOpt, OutputFormat, SchemaArg, state
 from dbops.errors import UsageError
 
 if TYPE_CHECKING:
-    from dbops.backfill import BackfillReport
+    from types import TracebackType
+
+    from rich.console import Console
+    from rich.progress import TaskID
+
+    from dbops.backfill import BackfillProgress, BackfillReport
     from dbops.partitions import PartitionReport
 
 TextJsonOpt = Annotated[
@@ -111,7 +116,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
 class _BackfillBar:
     """A rich progress bar on stderr: keys walked, rows updated, rows/s, ETA."""
 
-    def __init__(self, console, *, disabled: bool) -> None:
+    def __init__(self, console: Console, *, disabled: bool) -> None:
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(
@@ -125,21 +130,22 @@ class _BackfillBar:
             disable=disabled,
             transient=False,
         )
-        self.task = None
+        self.task: TaskID | None = None
 
     def __enter__(self) -> _BackfillBar:
         self.progress.__enter__()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.progress.__exit__(*exc)
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.progress.__exit__(exc_type, exc, traceback)
 
-    def update(self, p) -> None:
+    def update(self, p: BackfillProgress) -> None:
         rate = p.rows_this_run / p.elapsed if p.elapsed > 0 else 0.0
-        fields = {"rows": f"{p.rows_done:,}", "rate": f"{rate:,.0f}"}
+        rows, per_second = f"{p.rows_done:,}", f"{rate:,.0f}"
         if self.task is None:
-            self.task = self.progress.add_task(f"backfill {p.job}", total=1000, **fields)
-        self.progress.update(self.task, completed=round(p.fraction * 1000), **fields)
+            self.task = self.progress.add_task(f"backfill {p.job}", total=1000, rows=rows, rate=per_second)
+        self.progress.update(self.task, completed=round(p.fraction * 1000), rows=rows, rate=per_second)
 
 
 def _render_partitions(report: PartitionReport) -> None:

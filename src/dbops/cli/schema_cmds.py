@@ -1,22 +1,23 @@
 """`dbops migrate|deploy|status|reset|seed`: the schema workflow.
 
-Parsing and rendering only; the work is in ``dbops.migrate`` and ``dbops.seed``.
+Parsing and rendering only; the work is in ``dbops.workflows`` and ``dbops.seed``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from dbops.cli.common import DatabaseUrlOpt, OutputFormat, SchemaArg, emit_report, state
+from dbops.config import display_path
 from dbops.errors import RefusedError, UsageError
 
 if TYPE_CHECKING:
     from dbops.config import SchemaSettings
+    from dbops.typegen import GenerateResult
 
 TextJsonOpt = Annotated[
     OutputFormat | None, typer.Option("--format", "-f", help="text or json.", show_default=False)
@@ -79,7 +80,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         transaction with lock_timeout/statement_timeout from [tool.dbops.deploy], and
         retries a revision that hit lock_timeout with backoff. Never prompts.
         """
-        from dbops.migrate import LintRefused, deploy
+        from dbops.workflows.deploy import LintRefused, deploy
 
         st = state()
         chosen = st.output_format(fmt)
@@ -110,7 +111,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         database_url: DatabaseUrlOpt = None,
     ) -> None:
         """Current vs head revision, pending revisions, drift, edited applied revisions (exit 1 unless up to date)."""
-        from dbops.migrate import status
+        from dbops.workflows.status import status
 
         st = state()
         results = []
@@ -139,8 +140,8 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         neither the local database nor a loopback/unix-socket host. Asks you to type the
         schema name unless --yes.
         """
-        from dbops.migrate import check_reset_allowed, reset
         from dbops.seed import admin_password, hash_password
+        from dbops.workflows.reset import check_reset_allowed, reset
 
         st = state()
         production = st.env.get("DBOPS_ENV", "").strip().lower() == "production"
@@ -201,7 +202,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
 
 
 def _migrate(schema: str | None, *, generate: bool, database_url: str | None) -> None:
-    from dbops.migrate import migrate
+    from dbops.workflows.migrate import migrate
 
     st = state()
     for sch in st.schemas(schema):
@@ -224,18 +225,14 @@ def _migrate(schema: str | None, *, generate: bool, database_url: str | None) ->
             st.note(f"{sch.name}: {result.types_note}")
 
 
-def _describe_types(value: Any) -> str:
+def _describe_types(value: GenerateResult) -> str:
     """``dbops.typegen.GenerateResult`` (path, changed) in a few words."""
-    path = getattr(value, "path", value)
-    try:
-        shown = Path(path).resolve().relative_to(state().settings.root.resolve())
-    except (TypeError, ValueError):
-        shown = path
-    return f"{shown} regenerated" if getattr(value, "changed", True) else f"{shown} unchanged"
+    shown = display_path(value.path, state().settings.root)
+    return f"{shown} regenerated" if value.changed else f"{shown} unchanged"
 
 
 def _create(schema: str, name: str, *, empty: bool, database_url: str | None) -> None:
-    from dbops.migrate import create_revision
+    from dbops.workflows.create import create_revision
 
     st = state()
     sch = st.settings.schema(schema)
@@ -308,8 +305,6 @@ def _print_status(result: Any) -> None:
     table.add_row("head", escape(_revs(result.heads)))
     table.add_row("pending", escape("\n".join(f"{p.revision}  {p.file}" for p in result.pending)) or "none")
     table.add_row("edited", escape("\n".join(e.describe() for e in result.edited)) or "none")
-    if result.unknown_current:
-        table.add_row("unknown", escape(", ".join(result.unknown_current)) + " (no revision file)")
     if result.unrecorded:
         table.add_row("unrecorded", escape(", ".join(result.unrecorded))
                       + " (applied without a checksum; the next migrate/deploy records them)")

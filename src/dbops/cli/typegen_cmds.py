@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from dbops.cli.common import SchemaArg, state
+from dbops.config import display_path
 
 
 def register(app: typer.Typer, check_app: typer.Typer) -> None:
@@ -35,7 +35,7 @@ def _run(schema: str | None, *, check: bool) -> int:
     stale = 0
     for sch in st.schemas(schema):
         result = generate_types(st.settings, sch, check=check)
-        shown = _relative(result.path, st.settings.root)
+        shown = display_path(result.path, st.settings.root)
         if not result.changed:
             st.console.print(f"{sch.name}: {shown} up to date")
         elif check:
@@ -47,8 +47,3 @@ def _run(schema: str | None, *, check: bool) -> int:
     return 1 if stale else 0
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)

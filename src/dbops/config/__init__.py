@@ -1,5 +1,6 @@
 """Configuration: ``[tool.dbops]`` settings and database URL resolution."""
 
+from dbops.config.project import display_path, import_project_file, line_in_traceback
 from dbops.config.settings import (
     SCHEMA_NAMES,
     BudgetsSettings,
@@ -7,6 +8,7 @@ from dbops.config.settings import (
     IndexesSettings,
     LocksSettings,
     PartitionsSettings,
+    ScaleSettings,
     SchemaSettings,
     Settings,
     StudioSettings,
@@ -33,13 +35,17 @@ __all__ = [
     "LocksSettings",
     "PartitionsSettings",
     "ResolvedUrl",
+    "ScaleSettings",
     "SchemaSettings",
     "Settings",
     "StudioSettings",
     "database_name",
+    "display_path",
     "find_project_root",
+    "import_project_file",
     "is_local_url",
     "libpq_url",
+    "line_in_traceback",
     "load_settings",
     "mask_url",
     "resolve_url",

@@ -40,6 +40,8 @@ class SchemaSettings:
     tenant_key: str = ""
     tenant_table: str = ""
     partitioned_tables: list[str] = field(default_factory=list)
+    #: ``dbops seed --scale``'s generator: ``"path/to/file.py:Class"`` (in the project) or ``"package.module:Class"``
+    scale: str = ""
 
     def migrations_path(self, root: Path) -> Path:
         return root / self.migrations
@@ -145,6 +147,13 @@ class StudioSettings:
     secret_columns: list[str] = field(default_factory=list)
     statement_timeout: str = "5s"
     page_size: int = 50
+class ScaleSettings:
+    """``[tool.dbops.scale]``: ``dbops seed --scale`` bulk loads.
+
+    ``workers``: loader connections of a fresh load; 0 sizes them from the CPU count.
+    """
+
+    workers: int = 0
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,7 @@ class Settings:
     deploy: DeploySettings = field(default_factory=DeploySettings)
     partitions: PartitionsSettings = field(default_factory=PartitionsSettings)
     studio: StudioSettings = field(default_factory=StudioSettings)
+    scale: ScaleSettings = field(default_factory=ScaleSettings)
     config_file: Path | None = None
 
     def schema(self, name: str) -> SchemaSettings:
@@ -184,6 +194,7 @@ _SECTIONS = {
     "deploy": DeploySettings,
     "partitions": PartitionsSettings,
     "studio": StudioSettings,
+    "scale": ScaleSettings,
 }
 _TOP_LEVEL = {"target_pg_version": int, "schemas": dict, **{k: dict for k in _SECTIONS}}
 
@@ -239,7 +250,7 @@ def _build(table: dict[str, Any], root: Path, config_file: Path | None, text: st
     for name, raw in schemas_table.items():
         if not isinstance(raw, dict):
             raise where.bad_type("tool.dbops.schemas", name, dict, raw)
-        values = _section(where, f"tool.dbops.schemas.{name}", SchemaSettings, raw, skip={"name"})
+        values = _section(where, f"tool.dbops.schemas.{name}", SchemaSettings, raw, skip=frozenset({"name"}))
         defaults = _schema_defaults(name)
         merged = {**defaults, **{k: v for k, v in values.items()}}
         schemas[name] = SchemaSettings(name=name, **merged)
@@ -278,6 +289,9 @@ def _check_values(where: _Locator, sections: dict[str, Any], schemas: dict[str, 
                 f"tool.dbops.locks.severity.{rule} must be error, warning, info or off, not {sev!r}",
                 location=where.at("tool.dbops.locks", "severity"),
             )
+    if sections["scale"].workers < 0:
+        raise ConfigError(f"tool.dbops.scale.workers must be 0 (from the CPU count) or more, not "
+                          f"{sections['scale'].workers}", location=where.at("tool.dbops.scale", "workers"))
     for schema in schemas.values():
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", schema.name):
             raise ConfigError(
@@ -285,7 +299,8 @@ def _check_values(where: _Locator, sections: dict[str, Any], schemas: dict[str, 
             )
 
 
-def _section(where: _Locator, path: str, cls: type, raw: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
+def _section(where: _Locator, path: str, cls: type, raw: dict[str, Any],
+             skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)} - set(skip)
     out = {}

@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from dbops.config.urls import libpq_url, mask_url, sqlalchemy_url, url_endpoint
-from dbops.errors import ConfigError, DatabaseUnavailable
+from dbops.errors import ConfigError, DatabaseUnavailable, OperationFailed
 
 if TYPE_CHECKING:
     import psycopg
     import sqlalchemy
+    from psycopg.abc import Params
+    from psycopg.abc import QueryNoTemplate as Query
 
 
 def connect(
@@ -58,16 +60,19 @@ def connection(url: str, *, autocommit: bool = False, **kwargs: Any) -> Iterator
         conn.close()
 
 
-def create_engine(url: str, *, application_name: str = "dbops", **kwargs: Any) -> sqlalchemy.Engine:
+def create_engine(url: str, *, application_name: str = "dbops", connect_args: dict[str, Any] | None = None,
+                  **kwargs: Any) -> sqlalchemy.Engine:
     """A SQLAlchemy engine on the psycopg 3 driver.
 
-    Connections are opened by ``connect`` so that an unreachable server or a
-    malformed URL raises the same dbops errors (exit 3 / exit 2) as elsewhere.
+    Connections are opened by ``connect`` (with ``connect_args``, e.g. libpq
+    keepalive parameters) so that an unreachable server or a malformed URL
+    raises the same dbops errors (exit 3 / exit 2) as elsewhere.
     """
     import sqlalchemy
 
+    extra = dict(connect_args or {})
     return sqlalchemy.create_engine(
-        sqlalchemy_url(url), creator=lambda: connect(url, application_name=application_name), **kwargs
+        sqlalchemy_url(url), creator=lambda: connect(url, application_name=application_name, **extra), **kwargs
     )
 
 
@@ -79,3 +84,17 @@ def unavailable(url: str, exc: BaseException) -> DatabaseUnavailable:
         f"cannot connect to {url_endpoint(url)} ({mask_url(url)}): {detail}",
         hint="check that the server runs and the URL is right, or unset it to use the local database",
     )
+
+
+def one_row(conn: psycopg.Connection[Any], query: Query, params: Params | None = None) -> tuple[Any, ...]:
+    """The one row a query returns (an aggregate, ``EXISTS``, a setting): no ``fetchone()[0]`` on a maybe-None."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise OperationFailed("the database returned no row where one was expected",
+                              hint="rerun with --debug and report it")
+    return tuple(row)
+
+
+def scalar(conn: psycopg.Connection[Any], query: Query, params: Params | None = None) -> Any:
+    """The first column of the one row a query returns."""
+    return one_row(conn, query, params)[0]

@@ -17,7 +17,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dbops.config import SchemaSettings, Settings
+from dbops.db import create_engine
 from dbops.errors import ConfigError
+from dbops.revisions import is_bookkeeping_table, load_metadata, partition_names
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -29,9 +31,6 @@ def model_drift(settings: Settings, schema: SchemaSettings, url: str) -> list[st
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlalchemy.pool import NullPool
-
-    from dbops.db import create_engine
-    from dbops.migrate.env import is_bookkeeping_table, partition_names
 
     metadata = _metadata(schema)
     engine = create_engine(url, poolclass=NullPool)
@@ -75,8 +74,6 @@ def _metadata(schema: SchemaSettings) -> sa.MetaData:
             f"schema {schema.name!r} has no models module",
             hint=f"set tool.dbops.schemas.{schema.name}.models in pyproject.toml",
         )
-    from dbops.migrate.env import load_metadata
-
     try:
         metadata = load_metadata(schema.models)
     except ImportError as exc:

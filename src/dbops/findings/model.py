@@ -104,7 +104,7 @@ class Report:
         return counts
 
     def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
-        """1 when a finding is at or above ``fail_on``, else 0 (DESIGN.md exit codes)."""
+        """1 when a finding is at or above ``fail_on``, else 0 (docs/design.md "Exit codes")."""
         return int(any(f.severity.rank >= fail_on.rank for f in self.findings))
 
     def sorted(self) -> list[Finding]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbops.config.urls import mask_url
+from dbops.db import connect, unavailable
 from dbops.errors import ConfigError, OperationFailed
 from dbops.health.model import Check, Row
 
@@ -87,8 +88,6 @@ def run_checks(
     import psycopg
     from psycopg.rows import dict_row
 
-    from dbops.db import connect, unavailable
-
     started = time.perf_counter()
     conn = connect(url, autocommit=True, row_factory=dict_row)
     result = ServerResult(url, {})
@@ -98,7 +97,7 @@ def run_checks(
         ("context", CONTEXT_SQL, None),
         *((check.name, check.sql, params) for check in checks),
     ]
-    sent: list[tuple[str, psycopg.Cursor]] = []
+    sent: list[tuple[str, psycopg.Cursor[Any]]] = []  # dict rows (row_factory=dict_row)
     current = "setup"
     try:
         try:
@@ -219,8 +218,9 @@ def agree_across_servers(primary: list[Row], replicas: list[list[Row]], key: str
     out = []
     by_server = [{row[key]: row for row in rows} for rows in replicas]
     for row in primary:
-        others = [server.get(row[key]) for server in by_server]
-        if all(other is not None for other in others):
+        found = [server.get(row[key]) for server in by_server]
+        others = [other for other in found if other is not None]
+        if len(others) == len(found):
             merged = dict(row)
             per_server = [row.get("scans", 0), *(o.get("scans", 0) for o in others)]
             merged["scans"] = sum(per_server)

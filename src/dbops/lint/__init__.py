@@ -5,12 +5,14 @@ Public API:
 * ``lint_sql(text, …) -> Report`` — one SQL text (a file's content, stdin);
 * ``lint_paths(paths, settings, …) -> Report`` — .sql files and directories
   (``-`` is stdin), with a content-hash cache for warm reruns;
-* ``lint_revisions(settings, schema_settings, *, since=None, revisions=None)``
-  — Alembic revisions rendered one at a time through offline mode;
+* ``lint_revisions(rendered, settings, *, report=None)`` — a schema's Alembic
+  revisions, already rendered to SQL (``RevisionInput``: ``dbops.revisions``
+  renders them, ``dbops.workflows`` composes the two; the lint never imports
+  either);
 * ``RULES`` (id → rule) and ``rule_doc(id)``.
 
-Importing the package is light: the parser (sqlglot), the rule modules and
-Alembic load on first use, so a warm rerun that finds every file in the
+Importing the package is light: the parser (sqlglot) and the rule modules
+load on first use, so a warm rerun that finds every file in the
 cache never loads them.
 
 >>> from dbops.lint import lint_sql
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RULES", "lint_paths", "lint_revisions", "lint_sql", "options_from_settings", "rule_doc"]
+__all__ = ["RULES", "RevisionInput", "lint_paths", "lint_revisions", "lint_sql", "options_from_settings", "rule_doc"]
 
 _API = ("lint_paths", "lint_revisions", "lint_sql", "options_from_settings")
 
@@ -36,6 +38,10 @@ def __getattr__(name: str) -> Any:
         from dbops.lint import api
 
         value = getattr(api, name)
+    elif name == "RevisionInput":
+        from dbops.lint.inputs import RevisionInput
+
+        value = RevisionInput
     elif name in ("RULES", "rule_doc"):
         from dbops.lint import registry
 

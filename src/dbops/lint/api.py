@@ -1,4 +1,4 @@
-"""The lint's entry points: SQL text, files and directories, Alembic revisions.
+"""The lint's entry points: SQL text, files and directories, rendered Alembic revisions.
 
 This module stays light: the engine (sqlglot, the rule modules) is imported
 only when a file has to be linted, so a warm rerun where every file is a
@@ -13,15 +13,18 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbops.errors import InputError
 from dbops.findings import Finding, Report
 from dbops.lint.cache import CACHE_FILE, Cache, blake2b, decode_finding, decode_journal, engine_fingerprint
 from dbops.lint.options import DEFAULT_NO_TRANSACTION_MARKERS, Options
+
+if TYPE_CHECKING:
+    from dbops.lint.inputs import RevisionInput
 
 __all__ = ["CACHE_FILE", "Cache", "collect_files", "engine_fingerprint", "lint_paths", "lint_revisions", "lint_sql",
            "options_from_settings"]
@@ -115,7 +118,7 @@ def collect_files(paths: Iterable[str | Path]) -> list[str | Path]:
         except ValueError:  # e.g. a NUL byte in the name
             raise InputError("no such file or directory", location=str(path), hint="check the path") from None
         if is_dir:
-            found = []
+            found: list[str] = []
             for folder, _dirs, names in os.walk(path):
                 found.extend(os.path.join(folder, n) for n in names if n.endswith(".sql"))
             out.extend(_as_path(p) for p in sorted(found))
@@ -268,21 +271,24 @@ def _lint_paths(paths: Iterable[str | Path], settings: Any, *, assume_in_transac
 
 
 def lint_revisions(
-    settings: Any,
-    schema_settings: Any,
+    revisions: Iterable[RevisionInput],
+    settings: Any | None,
     *,
-    since: str | None = None,
-    revisions: Iterable[str] | None = None,
-    assume_in_transaction: bool | None = None,
+    report: Container[str] | None = None,
     pg_version: int | None = None,
+    schema: str | None = None,
 ) -> Report:
-    """Lint a schema's Alembic revisions (all, those after ``since``, or the ids in ``revisions``)."""
-    from dbops.lint.revisions import lint_schema_revisions
+    """Lint a schema's Alembic revisions, rendered to SQL (base to heads); findings for those in ``report``.
+
+    The revisions come rendered (``dbops.workflows.lint_schema_revisions`` renders them through
+    ``dbops.revisions``): the lint itself never runs Alembic.
+    """
+    from dbops.lint.revisions import lint_revision_history
 
     started = time.perf_counter()
     options = options_from_settings(settings, pg_version=pg_version)
-    report = lint_schema_revisions(settings, schema_settings, options, since=since,
-                                   revisions=list(revisions) if revisions is not None else None)
-    _summary(report, report.summary.get("revisions", 0), report.summary.get("statements", 0),
-             report.summary.get("unanalysed", 0), started, schema=schema_settings.name)
-    return report
+    result = lint_revision_history(revisions, options, report=report)
+    extra = {"schema": schema} if schema is not None else {}
+    _summary(result, result.summary.get("revisions", 0), result.summary.get("statements", 0),
+             result.summary.get("unanalysed", 0), started, **extra)
+    return result

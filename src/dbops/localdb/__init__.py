@@ -11,7 +11,14 @@ from pathlib import Path
 
 from dbops.config import Settings
 from dbops.localdb.binaries import ServerBinaries, find_server_binaries
-from dbops.localdb.cluster import ClusterStatus, LocalCluster, create_database, default_base, unreachable_ancestor
+from dbops.localdb.cluster import (
+    ClusterStatus,
+    LocalCluster,
+    create_database,
+    default_base,
+    drop_database,
+    unreachable_ancestor,
+)
 
 __all__ = [
     "ClusterStatus",
@@ -19,6 +26,7 @@ __all__ = [
     "ServerBinaries",
     "create_database",
     "default_base",
+    "drop_database",
     "ensure_database",
     "find_server_binaries",
     "local_cluster",

@@ -1,6 +1,6 @@
 """Finding the PostgreSQL server binaries (initdb, pg_ctl, postgres).
 
-Order (DESIGN.md): ``DBOPS_PG_BINDIR``, ``pg_config --bindir``,
+Order (docs/design.md "The local (embedded) database"): ``DBOPS_PG_BINDIR``, ``pg_config --bindir``,
 ``/usr/lib/postgresql/*/bin`` newest first, then PATH.
 """
 

@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL cluster dbops runs for developers (DESIGN.md).
+"""The embedded PostgreSQL cluster dbops runs for developers (docs/design.md "The local (embedded) database").
 
 Layout of a cluster's base directory::
 
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from dbops.db import connection
 from dbops.errors import LocalDatabaseError
 from dbops.localdb.binaries import ServerBinaries
 
@@ -141,10 +142,7 @@ class LocalCluster:
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
-        from dbops.db import connection
-
-        with connection(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(self.url("postgres"), name)
 
     # -- internals ----------------------------------------------------------
 
@@ -417,8 +415,6 @@ def create_database(admin_url: str, name: str, *, template: str | None = None) -
     import psycopg
     from psycopg import errors, sql
 
-    from dbops.db import connection
-
     with connection(admin_url, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return False
@@ -439,3 +435,11 @@ def create_database(admin_url: str, name: str, *, template: str | None = None) -
             except psycopg.Error:
                 raise
     return False
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """DROP DATABASE IF EXISTS, disconnecting its sessions (``WITH (FORCE)``, PostgreSQL 13+)."""
+    from psycopg import sql
+
+    with connection(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -36,9 +36,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from dbops.errors import UsageError
+from dbops.db import connection
+from dbops.errors import UsageError, first_line
 from dbops.partitions.months import (
     MAX_IDENTIFIER,
     add_months,
@@ -85,6 +87,13 @@ class PartitionedTable:
     def monthly_capable(self) -> bool:
         return self.strategy == "r" and self.key_columns == 1 and self.key is not None and self.key_type in TIME_TYPES
 
+    @property
+    def time_key(self) -> tuple[str, str]:
+        """(key column, key type) of a ``monthly_capable`` table; a ValueError for any other."""
+        if self.key is None or self.key_type is None:
+            raise ValueError(f"{self.qualified} is not partitioned by one time column")
+        return self.key, self.key_type
+
 
 @dataclass(frozen=True)
 class Partition:
@@ -128,7 +137,6 @@ def ensure_partitions(
         raise UsageError("--drop needs --retention MONTHS", hint="e.g. `dbops partitions ensure --retention 12 --drop`")
     today = today or datetime.now(UTC).date()
     report = PartitionReport(schema_settings.name, today.isoformat(), months_ahead, retention_months, drop)
-    from dbops.db import connection
 
     with connection(url, autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
@@ -233,9 +241,10 @@ class _Worker:
                 table.qualified, "info",
                 detail="no default partition: inserts outside every partition's range fail",
             ))
+        _key, key_type = table.time_key
         for month in window:
             lo, hi = as_utc(month), as_utc(add_months(month, 1))
-            lo_text, hi_text = bound_literal(month, table.key_type), bound_literal(add_months(month, 1), table.key_type)
+            lo_text, hi_text = bound_literal(month, key_type), bound_literal(add_months(month, 1), key_type)
             same = [p for p in parts if p.lower == lo and p.upper == hi]
             if same:
                 self.report.add(PartitionAction(table.qualified, "exists", same[0].name, lo_text, hi_text))
@@ -273,7 +282,7 @@ class _Worker:
         for month, rows in sorted(in_default.items()):
             self.report.add(PartitionAction(
                 table.qualified, "warning", table.default,
-                bound_literal(month, table.key_type), bound_literal(add_months(month, 1), table.key_type), rows=rows,
+                bound_literal(month, key_type), bound_literal(add_months(month, 1), key_type), rows=rows,
                 detail=f"the default partition holds {rows} rows of {month:%Y-%m}, a month without a partition "
                 "(outside the window created here)",
             ))
@@ -281,13 +290,15 @@ class _Worker:
     def _create(self, table: PartitionedTable, name: str, lo: str, hi: str, rows: int) -> None:
         from psycopg import sql
 
+        key_column, key_type = table.time_key
         parent = sql.Identifier(table.schema, table.name)
         child = sql.Identifier(table.schema, name)
-        key = sql.Identifier(table.key)
+        key = sql.Identifier(key_column)
         lo_lit, hi_lit = sql.Literal(lo), sql.Literal(hi)
-        cast = sql.SQL(table.key_type)
+        cast = sql.SQL(key_type)  # a type name read from the catalog, not user input
         statements: list[Any] = []
         if rows:
+            assert table.default is not None  # rows to move out of the default partition: there is one
             default = sql.Identifier(table.schema, table.default)
             statements += [
                 sql.SQL("LOCK TABLE ONLY {} IN SHARE UPDATE EXCLUSIVE MODE").format(parent),
@@ -342,7 +353,7 @@ class _Worker:
 
         rows = self.conn.execute(
             sql.SQL("SELECT date_trunc('month', {k})::date, count(*) FROM ONLY {d} WHERE {k} IS NOT NULL GROUP BY 1").format(
-                k=sql.Identifier(table.key), d=sql.Identifier(table.schema, table.default))
+                k=sql.Identifier(table.time_key[0]), d=sql.Identifier(table.schema, table.default))
         ).fetchall()
         return {month: count for month, count in rows}
 
@@ -455,7 +466,7 @@ class _Worker:
                 continue
             statement = sql.SQL("ALTER TABLE {} DETACH PARTITION {} FINALIZE").format(
                 sql.Identifier(table.schema, table.name), sql.Identifier(table.schema, part.name))
-            error = self._with_retries(lambda s=statement: self.conn.execute(s), f"finalize {part.name}")
+            error = self._with_retries(partial(self.conn.execute, statement), f"finalize {part.name}")
             self.report.add(PartitionAction(
                 table.qualified, "error" if error else "finalized", part.name, _fmt(part.lower), _fmt(part.upper),
                 lock="SHARE UPDATE EXCLUSIVE", detail=error or "completed a DETACH CONCURRENTLY left pending",
@@ -468,7 +479,7 @@ class _Worker:
         with self.conn.transaction():
             self.conn.execute(statement)
 
-    def _with_retries(self, step: Callable[[], None], what: str) -> str | None:
+    def _with_retries(self, step: Callable[[], object], what: str) -> str | None:
         """Run ``step``; retry on lock_timeout/deadlock; return an error message or None."""
         import psycopg
 
@@ -478,11 +489,11 @@ class _Worker:
                 step()
                 return None
             except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as exc:
-                last = str(exc).strip().splitlines()[0]
+                last = first_line(exc)
                 self.log(f"{what}: {last} (attempt {attempt}/{self.retries})")
                 time.sleep(min(0.2 * 2 ** attempt, 5.0))
             except psycopg.Error as exc:
-                return f"{what} failed: {str(exc).strip().splitlines()[0]}"
+                return f"{what} failed: {first_line(exc)}"
         return f"{what}: gave up after {self.retries} attempts ({last}); nothing changed, rerun later"
 
 

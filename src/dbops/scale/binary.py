@@ -155,7 +155,7 @@ class BinaryEncoder:
         for field in fields:
             field.write(buf, cursor)
             cursor = cursor + field.length
-        return memoryview(buf)
+        return buf.data  # the array's buffer, as a memoryview
 
 
 class _Field:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from dbops.scale.binary import MICROS_PER_DAY, to_days
 from dbops.scale.text import Pool
@@ -44,7 +45,7 @@ def rng(seed: int, *labels: object) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:16], "big"))
 
 
-def cum(weights: Sequence[float]) -> np.ndarray:
+def cum(weights: Sequence[float] | np.ndarray) -> np.ndarray:
     """Cumulative weights, normalised to end at 1.
 
     >>> cum([1, 1, 2]).tolist()
@@ -82,10 +83,10 @@ class Clock:
     def now(self) -> int:
         return to_days(self.today) * DAY
 
-    def days_ago(self, days):
+    def days_ago(self, days: ArrayLike) -> np.ndarray:
         return self.now - (np.asarray(days) * DAY).astype(np.int64)
 
-    def growth(self, fraction, start_days_ago: float):
+    def growth(self, fraction: ArrayLike, start_days_ago: float) -> np.ndarray:
         """Times in the last ``start_days_ago`` days for ranks ``fraction`` in [0, 1), on a linear
         growth curve (density grows with time: later ranks are denser, like a growing platform).
 
@@ -96,7 +97,7 @@ class Clock:
         return self.now - (start_days_ago * DAY * (1.0 - np.sqrt(fraction))).astype(np.int64)
 
 
-def month_start(micros):
+def month_start(micros: ArrayLike) -> np.ndarray:
     """The first instant of the UTC month of PostgreSQL-epoch microseconds (vectorised).
 
     >>> from dbops.scale.binary import to_micros
@@ -167,14 +168,21 @@ def phones(r: np.random.Generator, count: int = 4096) -> Pool:
 class SchemaData:
     """Base of the per-schema generators: the tables in foreign-key order, id offsets, the clock.
 
-    ``spilled`` tables are produced by an earlier table's generator (through
+    A project plugs its generator in per schema (``[tool.dbops.schemas.<name>] scale =
+    "seeds/<name>_scale.py:Class"``); the class declares ``tables`` in foreign-key order,
+    ``history_months`` (how far back its time-partitioned rows go: their monthly
+    partitions are created before the load), sets ``expected`` (rows per table, an
+    estimate for progress) and has a ``_<table>()`` method yielding column batches per
+    table. ``spilled`` tables are produced by an earlier table's generator (through
     ``spill``) and COPY-ed right after it; ``stages()`` has None for them.
     """
 
     tables: tuple[str, ...] = ()
     spilled: tuple[str, ...] = ()
+    history_months: int = 0
 
     def __init__(self, scale: int, seed: int, today: date, offsets: dict[str, int], spill: Spill) -> None:
+        self.expected: dict[str, int] = {}
         self.n = scale
         self.seed = seed
         self.spill = spill

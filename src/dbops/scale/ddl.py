@@ -8,7 +8,11 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from dbops.db import scalar
 from dbops.errors import RefusedError
+from dbops.partitions import add_months, discover, month_start, months_window, partition_name
+from dbops.partitions.ensure import partitions_of
+from dbops.partitions.months import MAX_IDENTIFIER, as_utc, bound_literal
 
 if TYPE_CHECKING:
     import psycopg
@@ -37,7 +41,7 @@ def literal(text: str) -> str:
 
 def refuse_filled(conn: psycopg.Connection, tables: list[str]) -> None:
     """RefusedError when one of ``tables`` holds a row (call it with the tables locked)."""
-    filled = [t for t in tables if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {quote(t)})").fetchone()[0]]
+    filled = [t for t in tables if scalar(conn, f"SELECT EXISTS (SELECT 1 FROM {quote(t)})")]
     if filled:
         raise RefusedError(f"{', '.join(filled)} received rows while the seed was starting",
                            hint="run it again (it will refuse a non-empty schema), or pass --append")
@@ -59,10 +63,10 @@ def truncate_for_freeze(conn: psycopg.Connection, tables: list[str]) -> set[str]
 def referenced(conn: psycopg.Connection, table: str) -> bool:
     """Whether a foreign key (of any table, this one included) references ``table`` or one of its partitions."""
     relations = _plain_relations(conn, [table]) | {table}
-    return conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = ANY(%s::regclass[]))",
+    return bool(scalar(
+        conn, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = ANY(%s::regclass[]))",
         ([quote(r) for r in sorted(relations)],),
-    ).fetchone()[0]
+    ))
 
 
 def fresh_storage(conn: psycopg.Connection, table: str, *, is_referenced: bool) -> set[str]:
@@ -197,26 +201,24 @@ def create_history_partitions(conn: psycopg.Connection, tables: tuple[str, ...],
     existing partition already covers, even partly, or whose name is taken is left alone (its rows go
     to the default partition), as ``dbops partitions ensure`` would.
     """
-    from dbops.partitions import add_months, discover, month_start, months_window, partition_name
-    from dbops.partitions.ensure import partitions_of
-    from dbops.partitions.months import MAX_IDENTIFIER, as_utc, bound_literal
 
     created = []
     for table in discover(conn):
         if table.schema != "public" or table.name not in tables or not table.monthly_capable:
             continue
         existing = partitions_of(conn, table)
+        key_type = table.time_key[1]
         for month in months_window(add_months(month_start(today), -months_back), months_ahead + months_back):
             lo, hi = as_utc(month), as_utc(add_months(month, 1))
             name = partition_name(table.name, month)
             if any(p.overlaps(lo, hi) for p in existing) or len(name) > MAX_IDENTIFIER:
                 continue
-            if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{quote(table.schema)}.{quote(name)}",)).fetchone()[0]:
+            if scalar(conn, "SELECT to_regclass(%s) IS NOT NULL", (f"{quote(table.schema)}.{quote(name)}",)):
                 continue
             conn.execute(
                 f"CREATE TABLE {quote(table.schema)}.{quote(name)} PARTITION OF {quote(table.schema)}.{quote(table.name)} "
-                f"FOR VALUES FROM ({literal(bound_literal(month, table.key_type))}) "
-                f"TO ({literal(bound_literal(add_months(month, 1), table.key_type))})"
+                f"FOR VALUES FROM ({literal(bound_literal(month, key_type))}) "
+                f"TO ({literal(bound_literal(add_months(month, 1), key_type))})"
             )
             created.append(name)
     return created

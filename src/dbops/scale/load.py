@@ -1,12 +1,12 @@
-"""Two ways to load the generated rows: one transaction, or one transaction per table on two connections.
+"""Two ways to load the generated rows: one transaction, or one transaction per table on several connections.
 
 ``load_serial`` — everything in the caller's transaction (``--append``, and a
 role that is not superuser): an interrupted load leaves nothing behind.
 
 ``ParallelLoad`` — the fresh load as superuser, built for where the time goes
-(everything is CPU-bound on 2 cores): the client generates and packs rows in
-the calling thread while two loader threads, each with its own connection,
-take the tables in load order. Each table is one transaction on one
+(everything is CPU-bound): the client generates and packs rows in the calling
+thread while the loader threads (``loader_workers``: one per CPU but one, at
+least two), each with its own connection, take the tables in load order. Each table is one transaction on one
 connection: lock it, check it is still empty, drop its unique constraints and
 plain indexes (and its primary key when no foreign key references it), give it
 new storage (``ddl.fresh_storage``), ``COPY … FREEZE`` the rows as they are
@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from dbops.db import connect, connection
 from dbops.errors import OperationFailed
 from dbops.scale.binary import HEADER, TRAILER, BinaryEncoder, Column
 from dbops.scale.ddl import (
@@ -70,10 +71,29 @@ if TYPE_CHECKING:
 Progress = Callable[..., None]  # progress(table, rows_done, rows_expected)
 
 MAINTENANCE_WORK_MEM = "256MB"  # per connection: sorts for the index builds stay in memory
-WORKERS = 2  # loader connections: this is a 2-core machine, and the client needs some CPU too
 QUEUE_DEPTH = 12  # packed batches waiting per table (~5 MB each): the generator may run ahead, within bounds
 PROGRESS_EVERY = 0.1  # seconds between progress calls of one table
 SPOOL_MEMORY = 16 * 1024 * 1024  # per partition spool; beyond, it moves to a temp file
+
+
+def loader_workers(configured: int = 0, tables: int | None = None) -> int:
+    """How many loader connections a parallel load uses.
+
+    ``configured`` (``[tool.dbops.scale] workers``) when set, else one per CPU but one (the
+    client generates and packs rows on that one); never more than there are tables, never
+    fewer than two (the generator may feed two tables at once: a table and the rows it spills).
+
+    >>> loader_workers(3), loader_workers(1), loader_workers(16, tables=7)
+    (3, 2, 7)
+    >>> loader_workers() >= 2
+    True
+    """
+    import os
+
+    count = configured or (os.cpu_count() or 2) - 1
+    if tables is not None:
+        count = min(count, tables)
+    return max(2, count)
 
 
 class Timings:
@@ -272,7 +292,7 @@ class ParallelLoad:
         self.timings = timings
         # at least two: the generator feeds up to two tables at once (a table and the rows it spills), each
         # COPY waits for its rows, so with one loader the other table's full queue would block everything
-        self.workers = max(2, workers or WORKERS)
+        self.workers = max(2, workers or loader_workers())
         self.expected: dict[str, int] = {}
         self.feeding: dict[str, _Job] = {}  # table -> its job, while the generator feeds it
         self.all_jobs: list[_Job] = []
@@ -369,8 +389,6 @@ class ParallelLoad:
     # -- the loader threads -----------------------------------------------------
 
     def _loader(self) -> None:
-        from dbops.db import connect
-
         conn = None
         try:
             conn = connect(self.url, application_name="dbops seed")
@@ -507,8 +525,6 @@ class ParallelLoad:
 
     def _cleanup(self) -> None:
         """Empty the tables again after a failure (all of them: they were empty when the seed started)."""
-        from dbops.db import connection
-
         if not self.committed:
             return
         with self.timings("cleanup after failure"):

@@ -12,7 +12,8 @@ How it stays fast and safe:
 * it refuses a schema whose tables hold rows unless ``append``, and a
   database that is not local unless ``force``;
 * on an empty schema as superuser (the local database), ``load.ParallelLoad``
-  loads the tables on two connections, one transaction per table, while this
+  loads the tables on several connections (one per CPU but one, at least two;
+  ``[tool.dbops.scale] workers``), one transaction per table, while this
   thread generates the next rows: unique constraints, plain indexes (and the
   primary key when no foreign key references it) are dropped and rebuilt in
   the table's transaction (a sorted build is much cheaper than one B-tree
@@ -42,31 +43,28 @@ overlap: they add up to more than the wall time).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbops.errors import OperationFailed, RefusedError, UsageError
+from dbops.config import SchemaSettings, Settings, display_path, is_local_url, line_in_traceback, mask_url
+from dbops.db import connection, scalar
+from dbops.errors import DbopsError, InputError, OperationFailed, RefusedError, UsageError, first_line
+from dbops.partitions import ensure_partitions
+from dbops.scale.common import SchemaData
 from dbops.scale.ddl import create_history_partitions
-from dbops.scale.load import ParallelLoad, Timings, load_serial
+from dbops.scale.generators import load_generator
+from dbops.scale.load import ParallelLoad, Timings, load_serial, loader_workers
 from dbops.scale.stream import Router, Spools, table_columns
 
 if TYPE_CHECKING:
     import psycopg
 
-    from dbops.config import SchemaSettings, Settings
-
 Progress = Callable[..., None]  # progress(table, rows_done, rows_expected)
-
-HISTORY_MONTHS = 25  # appointments/fittings/orders go back two years
-
-
-def _generators() -> dict[str, type]:
-    from dbops.scale.fashion import FashionData
-    from dbops.scale.healthcare import HealthcareData
-
-    return {"healthcare": HealthcareData, "fashion": FashionData}
 
 
 def seed_at_scale(
@@ -82,7 +80,9 @@ def seed_at_scale(
     today: date | None = None,
     timings: dict[str, float] | None = None,
 ) -> dict[str, int]:
-    """Load synthetic data for ``scale`` users (healthcare) / clients (fashion); return rows per table.
+    """Load synthetic data for ``scale`` units (users, clients: the generator's ``n``); return rows per table.
+
+    The schema's generator is the class its ``scale`` setting names (``dbops.scale.generators``).
 
     Deterministic for ``(scale, seed, today)``. Refuses (RefusedError, exit 2)
     a schema whose tables hold rows unless ``append`` (new ids continue after
@@ -90,15 +90,9 @@ def seed_at_scale(
     socket or loopback) unless ``force``. ``progress(table, done, expected)``
     may be called from the loader threads (never two calls at once).
     """
-    from dbops.config import is_local_url, mask_url
-    from dbops.db import connection
-
     if scale < 10:
         raise UsageError(f"--scale must be at least 10, not {scale}")
-    generators = _generators()
-    if schema_settings.name not in generators:
-        raise UsageError(f"no synthetic data generator for schema {schema_settings.name!r}",
-                         hint=f"--scale works for {', '.join(generators)}")
+    generator_class = load_generator(settings, schema_settings)
     if not force and not is_local_url(url):
         raise RefusedError(
             f"{schema_settings.name}: refusing to bulk-load synthetic data into {mask_url(url)}, "
@@ -106,7 +100,6 @@ def seed_at_scale(
             hint="point it at a local database, or pass --force if you really mean it",
         )
     today = today or datetime.now(UTC).date()
-    generator_class = generators[schema_settings.name]
     timed = Timings(timings)
     started = time.perf_counter()
     with connection(url) as conn:
@@ -119,8 +112,8 @@ def seed_at_scale(
                     hint=f"run `dbops migrate {schema_settings.name}` first",
                 )
             filled = [t for t in generator_class.tables
-                      if conn.execute(f'SELECT EXISTS (SELECT 1 FROM "{t}")').fetchone()[0]]
-            superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]
+                      if scalar(conn, f'SELECT EXISTS (SELECT 1 FROM "{t}")')]
+            superuser = scalar(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
             conn.rollback()
         if filled and not append:
             raise RefusedError(
@@ -130,10 +123,11 @@ def seed_at_scale(
         months_ahead = max(settings.partitions.months_ahead, 3)
         with timed("partitions"):
             if filled:  # rows may sit in a default partition: the full, lock-friendly logic
-                _ensure_history_partitions(settings, schema_settings, url, today, months_ahead)
+                _ensure_history_partitions(settings, schema_settings, url, today, months_ahead,
+                                           generator_class.history_months)
             else:
-                create_history_partitions(conn, generator_class.tables, today, months_back=HISTORY_MONTHS,
-                                          months_ahead=months_ahead)
+                create_history_partitions(conn, generator_class.tables, today,
+                                          months_back=generator_class.history_months, months_ahead=months_ahead)
                 conn.commit()
         offsets = {t: _max_id(conn, t) for t in generator_class.tables} if filled else {}
         parallel = superuser and not filled
@@ -142,31 +136,52 @@ def seed_at_scale(
         else:
             spools = Spools(conn, catalog, generator_class.spilled)  # reads the partitions for the routing
         conn.rollback()
-    if parallel:
-        load = ParallelLoad(url, catalog, routers, progress=progress, timings=timed)
-        counts = load.run(generator_class(scale, seed, today, offsets, spill=load.spill))
-    else:
-        try:
-            data = generator_class(scale, seed, today, offsets, spill=spools.spill)
-            with connection(url) as conn:
-                counts = load_serial(conn, data, spools, catalog, fresh=not filled, superuser=superuser,
-                                     progress=progress, timings=timed)
-                with timed("commit"):
-                    conn.commit()
-        finally:
-            spools.close()
+    workers = loader_workers(settings.scale.workers, len(generator_class.tables))
+    try:
+        if parallel:
+            load = ParallelLoad(url, catalog, routers, progress=progress, timings=timed, workers=workers)
+            counts = load.run(generator_class(scale, seed, today, offsets, spill=load.spill))
+        else:
+            try:
+                data = generator_class(scale, seed, today, offsets, spill=spools.spill)
+                with connection(url) as conn:
+                    counts = load_serial(conn, data, spools, catalog, fresh=not filled, superuser=superuser,
+                                         progress=progress, timings=timed)
+                    with timed("commit"):
+                        conn.commit()
+            finally:
+                spools.close()
+    except DbopsError:
+        raise
+    except Exception as exc:  # the project's generator failed (the load was undone): say where, not a traceback
+        failed = _generator_failure(settings, schema_settings, generator_class, exc)
+        if failed is None:
+            raise
+        raise failed from exc
+    if not parallel:
         with timed("analyze"):
-            _analyze(url, generator_class.tables, counts)
+            _analyze(url, generator_class.tables, counts, workers)
     timed.add("total", time.perf_counter() - started)
     return counts
 
 
-def _analyze(url: str, tables: tuple[str, ...], counts: dict[str, int], workers: int = 2) -> None:
+def _generator_failure(settings: Settings, schema_settings: SchemaSettings, generator_class: type[SchemaData],
+                       exc: BaseException) -> InputError | None:
+    """An InputError at the generator's file:line when ``exc`` was raised in the generator's code."""
+    module = sys.modules.get(generator_class.__module__)
+    path: str | None = getattr(module, "__file__", None)
+    line = line_in_traceback(exc, Path(path)) if path else None
+    if path is None or line is None:
+        return None
+    return InputError(
+        f"{schema_settings.name}: the synthetic data generator failed: {type(exc).__name__}: {first_line(exc)}; "
+        "nothing was loaded", location=f"{display_path(path, settings.root)}:{line}",
+        hint="fix the generator (the loaded tables were emptied again)",
+    )
+
+
+def _analyze(url: str, tables: tuple[str, ...], counts: dict[str, int], workers: int) -> None:
     """ANALYZE every table, the biggest first, on ``workers`` connections at once (it is CPU-bound)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from dbops.db import connection
-
     queue = sorted(tables, key=lambda t: -counts.get(t, 0))
 
     def work(mine: list[str]) -> None:
@@ -184,12 +199,10 @@ def _analyze(url: str, tables: tuple[str, ...], counts: dict[str, int], workers:
 
 
 def _max_id(conn: psycopg.Connection, table: str) -> int:
-    return conn.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"').fetchone()[0]
+    return int(scalar(conn, f'SELECT coalesce(max(id), 0) FROM "{table}"'))
 
 
 def _ensure_history_partitions(settings: Settings, schema_settings: SchemaSettings, url: str, today: date,
-                               months_ahead: int) -> None:
-    from dbops.partitions import ensure_partitions
-
-    ensure_partitions(settings, schema_settings, url, months_ahead=months_ahead, months_back=HISTORY_MONTHS,
+                               months_ahead: int, months_back: int) -> None:
+    ensure_partitions(settings, schema_settings, url, months_ahead=months_ahead, months_back=months_back,
                       today=today)

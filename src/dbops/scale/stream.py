@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dbops.errors import OperationFailed
-from dbops.scale.binary import BinaryEncoder, Column, take
+from dbops.partitions.ensure import TIME_TYPES, discover, partitions_of
+from dbops.scale.binary import BinaryEncoder, Column, take, to_micros
 
 if TYPE_CHECKING:
     import psycopg
@@ -114,20 +115,19 @@ class Router:
 
     @classmethod
     def for_table(cls, conn: psycopg.Connection, table: str) -> Router | None:
-        from dbops.partitions.ensure import TIME_TYPES, discover, partitions_of
-        from dbops.scale.binary import to_micros
-
         found = [t for t in discover(conn) if t.schema == "public" and t.name == table]
         if not found or not found[0].monthly_capable:
             return None
         parent = found[0]
-        kinds = dict(conn.execute("SELECT c.relname, c.relkind FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        kinds: dict[str, str] = dict(conn.execute("SELECT c.relname, c.relkind FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                                   "WHERE i.inhparent = %s", (parent.oid,)).fetchall())
-        parts = sorted((p for p in partitions_of(conn, parent) if p.lower and p.upper), key=lambda p: p.lower)
+        parts = sorted((p.lower, p.upper, p.name) for p in partitions_of(conn, parent)
+                       if p.lower is not None and p.upper is not None)
         if any(kind != "r" for kind in kinds.values()) or parent.key_type not in TIME_TYPES[:2]:
             return None  # sub-partitioned, or a date key: let PostgreSQL route
-        return cls(parent.key, [p.name for p in parts], np.array([to_micros(p.lower) for p in parts], dtype=np.int64),
-                   np.array([to_micros(p.upper) for p in parts], dtype=np.int64), parent.default)
+        return cls(parent.time_key[0], [name for _, _, name in parts],
+                   np.array([to_micros(lower) for lower, _, _ in parts], dtype=np.int64),
+                   np.array([to_micros(upper) for _, upper, _ in parts], dtype=np.int64), parent.default)
 
     def complete(self, relation: str, floor: int | None) -> bool:
         """Whether no row with a key at least ``floor`` can fall into ``relation`` (not the default).

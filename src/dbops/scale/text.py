@@ -16,6 +16,7 @@ buffer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -123,7 +124,7 @@ class Text:
         >>> Text.from_list(["a", None, "bc"]).take(np.array([2, 1])).to_list()
         ['bc', None]
         """
-        segments = []
+        segments: list[tuple[Any, ...]] = []
         for segment in self.segments:
             if segment[0] == "fixed":
                 segments.append(("fixed", segment[1][rows]))

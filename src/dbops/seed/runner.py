@@ -9,7 +9,6 @@ and shown once; scripts receive only its bcrypt hash.
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
 import sys
 import time
@@ -20,8 +19,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from dbops.config import SchemaSettings, Settings
-from dbops.errors import ConfigError, DbopsError, InputError, OperationFailed
+from dbops.config import SchemaSettings, Settings, display_path, import_project_file
+from dbops.db import connection
+from dbops.errors import ConfigError, DbopsError, InputError, OperationFailed, first_line
+from dbops.revisions import database_state, load_history
 
 PASSWORD_ENV = "DBOPS_ADMIN_PASSWORD"
 BCRYPT_MAX_BYTES = 72
@@ -105,21 +106,13 @@ def seed_script_path(settings: Settings, schema: SchemaSettings) -> Path:
 def load_seed_script(settings: Settings, schema: SchemaSettings) -> ModuleType:
     """Import ``seeds/<schema>.py`` by path; it must define ``run``."""
     path = seed_script_path(settings, schema)
-    if not path.is_file():
-        raise InputError(f"seed script {path} does not exist", location=str(path),
-                         hint=f"create it (define run(conn, *, admin_password_hash)) or fix tool.dbops.schemas.{schema.name}.seed")
-    name = f"dbops_seed_{schema.name}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        raise InputError(f"seed script does not compile: {exc.msg}", location=f"{path}:{exc.lineno or 1}",
-                         hint="fix the syntax") from None
+    module = import_project_file(
+        path, f"dbops_seed_{schema.name}", what="seed script", root=settings.root,
+        missing_hint=f"create it (define run(conn, *, admin_password_hash)) or fix tool.dbops.schemas.{schema.name}.seed",
+    )
     if not callable(getattr(module, "run", None)):
-        raise InputError("seed script defines no run(conn, *, admin_password_hash) function", location=str(path),
-                         hint="add it; it returns the row count per table")
+        raise InputError("seed script defines no run(conn, *, admin_password_hash) function",
+                         location=display_path(path, settings.root), hint="add it; it returns the row count per table")
     return module
 
 
@@ -131,8 +124,6 @@ def seed(settings: Settings, schema: SchemaSettings, url: str, *, admin_password
     afterwards (``admin_hash_stored``): a generated password is worth showing
     only when it was stored (an existing admin keeps its password).
     """
-    from dbops.db import connection
-
     started = time.perf_counter()
     module = load_seed_script(settings, schema)
     path = Path(module.__file__ or "")
@@ -151,7 +142,7 @@ def seed(settings: Settings, schema: SchemaSettings, url: str, *, admin_password
         except Exception as exc:
             conn.rollback()
             raise OperationFailed(
-                f"{schema.name}: seed failed, nothing was written: {type(exc).__name__}: {_first_line(exc)}",
+                f"{schema.name}: seed failed, nothing was written: {type(exc).__name__}: {first_line(exc)}",
                 location=_location_in(exc, path),
                 hint="fix the seed script (run `dbops migrate` first if a table is missing)",
             ) from exc
@@ -161,12 +152,12 @@ def seed(settings: Settings, schema: SchemaSettings, url: str, *, admin_password
 
 
 def _require_head(settings: Settings, schema: SchemaSettings, url: str) -> None:
-    from dbops.migrate.api import current_revision
-    from dbops.migrate.revisions import load_history
-
     history = load_history(settings, schema)
-    current = current_revision(url)
-    pending = history.pending(tuple(r for r in current if r in history.revisions))
+    with connection(url) as conn:
+        conn.read_only = True
+        current, recorded = database_state(conn)
+    history.check_known(current, recorded)
+    pending = history.pending(current)
     if pending:
         raise OperationFailed(
             f"{schema.name}: the database is not at head ({len(pending)} pending revision(s): {', '.join(pending)})",
@@ -190,11 +181,6 @@ def _hash_stored(conn: Any, password_hash: str) -> bool | None:
         if conn.execute(query, (password_hash,)).fetchone()[0]:
             return True
     return False
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
 
 
 def _location_in(exc: BaseException, path: Path) -> str:

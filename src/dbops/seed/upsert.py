@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from psycopg import sql
-
 if TYPE_CHECKING:
     import psycopg
 
@@ -27,6 +25,8 @@ def upsert(
 
     ``keep_existing`` columns are only filled when NULL (never overwritten).
     """
+    from psycopg import sql  # here, not at the top: dbops.seed stays light to import
+
     keep = set(keep_existing)
     columns = list(values)
     others = [c for c in columns if c not in key]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbops.config import SchemaSettings, Settings
+from dbops.config import SchemaSettings, Settings, display_path
 from dbops.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def generate(settings: Settings, schema: SchemaSettings, *, check: bool = False)
     changed = existing != rendered
     diff = ""
     if changed:
-        name = _display(path, settings.root)
+        name = display_path(path, settings.root)
         diff = "".join(
             difflib.unified_diff(
                 existing.splitlines(keepends=True),
@@ -242,8 +242,3 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _display(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()

@@ -10,13 +10,12 @@ drift).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dbops.config import SchemaSettings, Settings, mask_url
-
-if TYPE_CHECKING:
-    from dbops.migrate.checksums import EditedRevision
-    from dbops.migrate.revisions import RevisionFile
+from dbops.db import connection
+from dbops.drift import model_drift
+from dbops.revisions import EditedRevision, RevisionFile, compare, database_state, load_history
 
 
 @dataclass
@@ -30,13 +29,12 @@ class SchemaStatus:
     pending: list[RevisionFile] = field(default_factory=list)
     edited: list[EditedRevision] = field(default_factory=list)
     unrecorded: list[str] = field(default_factory=list)  # applied, no checksum recorded yet
-    unknown_current: list[str] = field(default_factory=list)  # in alembic_version, no file
     drift: list[str] | None = None  # None: not checked (see drift_note)
     drift_note: str | None = None
 
     @property
     def up_to_date(self) -> bool:
-        return not (self.pending or self.edited or self.drift or self.unknown_current)
+        return not (self.pending or self.edited or self.drift)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,32 +46,29 @@ class SchemaStatus:
             "pending": [p.to_dict() for p in self.pending],
             "edited": [e.to_dict() for e in self.edited],
             "unrecorded": self.unrecorded,
-            "unknown_current": self.unknown_current,
             "drift": self.drift,
             "drift_note": self.drift_note,
         }
 
 
 def status(settings: Settings, schema: SchemaSettings, url: str, *, check_drift: bool = True) -> SchemaStatus:
-    """The status of ``schema`` in the database at ``url`` (changes nothing)."""
-    from dbops.db import connection
-    from dbops.migrate.api import database_state
-    from dbops.migrate.checksums import compare
-    from dbops.migrate.revisions import load_history
+    """The status of ``schema`` in the database at ``url`` (changes nothing).
+
+    A database at a revision that has no file here is an InputError (exit 2), as in every command.
+    """
 
     history = load_history(settings, schema)
     with connection(url) as conn:
         conn.read_only = True
         current, recorded = database_state(conn)
+    history.check_known(current, recorded)
     result = SchemaStatus(schema.name, mask_url(url), current=current, heads=history.heads)
-    result.unknown_current = [r for r in current if r not in history.revisions]
-    known = tuple(r for r in current if r in history.revisions)
-    result.pending = [history.revisions[r] for r in history.pending(known)]
+    result.pending = [history.revisions[r] for r in history.pending(current)]
     result.edited = compare(recorded, history.files())
-    result.unrecorded = [r for r in history.applied(known) if r not in recorded]
+    result.unrecorded = [r for r in history.applied(current) if r not in recorded]
     if not check_drift:
         result.drift_note = "drift not checked"
-    elif result.pending or result.unknown_current:
+    elif result.pending:
         result.drift_note = "drift not checked: the database is not at head"
     else:
         result.drift, result.drift_note = _drift(settings, schema, url)
@@ -83,6 +78,4 @@ def status(settings: Settings, schema: SchemaSettings, url: str, *, check_drift:
 def _drift(settings: Settings, schema: SchemaSettings, url: str) -> tuple[list[str] | None, str | None]:
     if not schema.models:
         return None, "drift not checked: no models module configured for this schema"
-    from dbops.drift import model_drift
-
     return list(model_drift(settings, schema, url)), None

@@ -20,12 +20,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from dbops.db import create_engine
+from dbops.revisions.checksums import CREATE_TABLE_SQL, file_checksum, record_sql
 
 #: Tables dbops keeps in each database for its own bookkeeping: never part of
 #: the models, ignored by autogenerate (and by the drift comparison).
 BOOKKEEPING_PREFIX = "dbops_"
-CHECKSUM_TABLE = "dbops_revision_checksums"
 
 
 def load_metadata(models_module: str) -> Any:
@@ -45,7 +48,7 @@ def is_bookkeeping_table(name: str | None) -> bool:
     >>> is_bookkeeping_table("users")
     False
     """
-    return bool(name) and (name.startswith(BOOKKEEPING_PREFIX) or name == "alembic_version")
+    return name is not None and (name.startswith(BOOKKEEPING_PREFIX) or name == "alembic_version")
 
 
 def make_include_name(excluded_tables: frozenset[str] | Callable[[], frozenset[str]] = frozenset()) -> Callable[..., bool]:
@@ -122,8 +125,6 @@ class RunHooks:
 
 
 def _version_apply_callback(hooks: RunHooks) -> Callable[..., None]:
-    from dbops.migrate.checksums import CREATE_TABLE_SQL, file_checksum, record_sql
-
     def on_version_apply(*, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
         if step.is_upgrade:
             revision = step.up_revision_id
@@ -140,15 +141,15 @@ def _version_apply_callback(hooks: RunHooks) -> Callable[..., None]:
             for statement in record_sql(revision, path, checksum, upgrade=step.is_upgrade,
                                         root=_root(ctx)):
                 ctx.execute(statement)
-        for statement in hooks.after_each:
-            ctx.execute(statement)
+        for setting in hooks.after_each:
+            ctx.execute(setting)
         if hooks.on_step is not None:
             hooks.on_step(AppliedStep(revision, step.is_upgrade, path, checksum))
 
     return on_version_apply
 
 
-def _root(ctx: Any) -> Any:
+def _root(ctx: Any) -> Path | None:
     settings = ctx.config.attributes.get("dbops_settings") if ctx.config is not None else None
     return settings.root if settings is not None else None
 
@@ -181,7 +182,6 @@ def run_environment(context: Any) -> None:
     if connection is not None:
         _run_online(context, connection, options, hooks)
         return
-    from dbops.db import create_engine
 
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
     try:

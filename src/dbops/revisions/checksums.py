@@ -13,9 +13,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dbops.migrate.env import CHECKSUM_TABLE
+from dbops.config import display_path
+
+if TYPE_CHECKING:
+    import psycopg
+    import sqlalchemy
+
+    #: What dbops reads its bookkeeping through: a psycopg or a SQLAlchemy connection.
+    Connection = psycopg.Connection[Any] | sqlalchemy.Connection
+
+#: The table this module owns, in each database (a dbops bookkeeping table: ``dbops_*``).
+CHECKSUM_TABLE = "dbops_revision_checksums"
 
 CREATE_TABLE_SQL = (
     f"CREATE TABLE IF NOT EXISTS {CHECKSUM_TABLE} ("
@@ -31,24 +41,8 @@ def file_checksum(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def display_path(path: str | Path, root: Path | None) -> str:
-    """``path`` relative to the project root when it lies inside it.
-
-    >>> display_path("/p/migrations/x/versions/0001_a.py", Path("/p"))
-    'migrations/x/versions/0001_a.py'
-    >>> display_path("/elsewhere/0001_a.py", Path("/p"))
-    '/elsewhere/0001_a.py'
-    """
-    path = Path(path)
-    if root is not None:
-        try:
-            return str(path.resolve().relative_to(Path(root).resolve()))
-        except ValueError:
-            pass
-    return str(path)
-
-
-def record_sql(revision: str, path: str | None, checksum: str | None, *, upgrade: bool, root: Path | None) -> list[Any]:
+def record_sql(revision: str, path: str | None, checksum: str | None, *, upgrade: bool,
+               root: Path | None) -> list[sqlalchemy.TextClause]:
     """Statements recording (upgrade) or forgetting (downgrade) one revision; bound, renderable offline."""
     from sqlalchemy import text
 
@@ -88,16 +82,16 @@ class EditedRevision:
         return asdict(self)
 
 
-def read_recorded(conn: Any, *, exists: bool | None = None) -> dict[str, RecordedChecksum] | None:
+def read_recorded(conn: Connection, *, exists: bool | None = None) -> dict[str, RecordedChecksum] | None:
     """The recorded checksums (None when the table does not exist yet).
 
     ``conn`` is a psycopg connection or a SQLAlchemy connection.
     """
     if exists is None:
-        exists = _scalar(conn, f"SELECT to_regclass('public.{CHECKSUM_TABLE}') IS NOT NULL")
+        exists = bool(query_rows(conn, f"SELECT to_regclass('public.{CHECKSUM_TABLE}') IS NOT NULL")[0][0])
     if not exists:
         return None
-    rows = _rows(conn, f"SELECT revision, file, sha256 FROM {CHECKSUM_TABLE}")
+    rows = query_rows(conn, f"SELECT revision, file, sha256 FROM {CHECKSUM_TABLE}")
     return {r[0]: RecordedChecksum(r[0], r[1], r[2]) for r in rows}
 
 
@@ -120,11 +114,10 @@ def compare(recorded: dict[str, RecordedChecksum], files: dict[str, tuple[str, s
     return edited
 
 
-def _scalar(conn: Any, sql: str) -> Any:
-    return _rows(conn, sql)[0][0]
+def query_rows(conn: Connection, sql: str) -> list[Any]:
+    """The rows of a query on either kind of connection (left in its transaction)."""
+    import psycopg
 
-
-def _rows(conn: Any, sql: str) -> list[Any]:
-    if hasattr(conn, "exec_driver_sql"):
-        return list(conn.exec_driver_sql(sql).fetchall())
-    return list(conn.execute(sql).fetchall())
+    if isinstance(conn, psycopg.Connection):
+        return list(conn.execute(sql).fetchall())
+    return list(conn.exec_driver_sql(sql).fetchall())

@@ -17,13 +17,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dbops.config import SchemaSettings, Settings, is_local_url, mask_url
+from dbops.db import connection
 from dbops.errors import RefusedError
-
-if TYPE_CHECKING:
-    from dbops.seed import SeedResult
+from dbops.localdb import local_cluster
+from dbops.revisions import load_history, upgrade
+from dbops.seed import SeedResult, load_seed_script, seed
 
 Log = Callable[[str], None]
 
@@ -73,17 +74,13 @@ def reset(settings: Settings, schema: SchemaSettings, url: str, *, local: bool, 
     ``local``: ``url`` is the schema's database on dbops' local cluster.
     The confirmation prompt is the caller's (the CLI's) job.
     """
-    from dbops.migrate.api import upgrade
-    from dbops.seed import load_seed_script, seed
-
     check_reset_allowed(schema.name, url, local=local, force=force, production=production)
     started = time.perf_counter()
+    history = load_history(settings, schema)  # a broken revision history fails before anything is dropped …
     if admin_password_hash is not None:
-        load_seed_script(settings, schema)  # a broken/missing seed script fails before anything is dropped
+        load_seed_script(settings, schema)  # … and so does a broken or missing seed script
     result = ResetResult(schema.name)
     if local:
-        from dbops.localdb import local_cluster
-
         cluster = local_cluster(settings, env=env, log=log)
         cluster.drop_database(schema.database)
         url = cluster.ensure_database(schema.database)
@@ -92,7 +89,7 @@ def reset(settings: Settings, schema: SchemaSettings, url: str, *, local: bool, 
         _drop_public(url)
         result.method = "dropped and recreated schema public"
     log(f"{schema.name}: {result.method}")
-    result.applied = upgrade(settings, schema, url, log=log)
+    result.applied = upgrade(settings, schema, url, log=log, history=history)
     log(f"{schema.name}: applied {len(result.applied)} revision(s)")
     if admin_password_hash is not None:
         result.seed = seed(settings, schema, url, admin_password_hash=admin_password_hash, check_head=False,
@@ -102,8 +99,6 @@ def reset(settings: Settings, schema: SchemaSettings, url: str, *, local: bool, 
 
 
 def _drop_public(url: str) -> None:
-    from dbops.db import connection
-
     with connection(url) as conn:
         conn.execute("SET lock_timeout = '10s'")
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")

@@ -89,6 +89,7 @@ class HealthcareData(SchemaData):
     tables = ("clinics", "users", "patients", "doctors", "appointments", "appointment_audit_logs",
               "doctor_availability")
     spilled = ("appointment_audit_logs",)  # generated with the appointments, COPY-ed right after them
+    history_months = 25  # appointments and their audit trail go back two years
 
     def __init__(self, scale: int, seed: int, today: date, offsets: dict[str, int], spill: Spill) -> None:
         super().__init__(scale, seed, today, offsets, spill)

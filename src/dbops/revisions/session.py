@@ -1,9 +1,9 @@
-"""Programmatic migration API (Alembic's ``command`` module, the dbops way).
+"""Running a schema's revisions: one connection, the schema's advisory lock, Alembic on it.
 
-``upgrade`` / ``downgrade`` run Alembic on one connection that holds the
-schema's advisory lock, recording each applied revision's checksum in the
-revision's own transaction. ``migrate`` is ``dbops migrate`` (dev): upgrade,
-report edited revisions, regenerate the types.
+``upgrade`` / ``downgrade`` are the primitives the workflows (and the test
+harness) build on: Alembic runs on one connection that holds the schema's
+advisory lock, each applied revision's checksum recorded in the revision's
+own transaction (``RunHooks``, :mod:`dbops.revisions.env`).
 """
 
 from __future__ import annotations
@@ -12,23 +12,38 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dbops.config import SchemaSettings, Settings, mask_url, sqlalchemy_url
-from dbops.errors import ConfigError, DbopsError, OperationFailed
+from dbops.config import SchemaSettings, Settings, mask_url
+from dbops.db import create_engine, unavailable
+from dbops.errors import DbopsError, OperationFailed, first_line
+from dbops.revisions.checksums import CREATE_TABLE_SQL, RecordedChecksum, record_sql
+from dbops.revisions.config import alembic_config
+from dbops.revisions.env import RunHooks
+from dbops.revisions.history import History, database_state, load_history
 
 if TYPE_CHECKING:
-    from alembic.config import Config
+    from pathlib import Path
 
-    from dbops.migrate.checksums import EditedRevision, RecordedChecksum
-    from dbops.migrate.env import RunHooks
-    from dbops.migrate.revisions import History
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 Log = Callable[[str], None]
 
 #: SQLSTATEs worth retrying a revision for: lock_not_available (lock_timeout) and deadlock_detected.
 RETRYABLE_SQLSTATES = {"55P03": "lock_timeout", "40P01": "deadlock"}
+
+# A migration session holds the schema's advisory lock and, while a revision runs, its locks
+# (ACCESS EXCLUSIVE for most DDL). When dbops is killed mid-statement the server would only
+# notice the dead client when the statement ends (up to statement_timeout) and readers queue
+# behind those locks all that time. So the server checks the client socket every few seconds
+# while a query runs (client_connection_check_interval, PostgreSQL 14+: a closed socket is seen
+# at once) and probes an idle TCP peer with keepalives (a vanished host: about idle + interval
+# x count seconds). Unix-socket connections ignore the keepalive settings.
+CLIENT_CHECK_INTERVAL = "2s"
+SERVER_KEEPALIVES = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"}
+#: libpq's side of the same: the client notices a vanished server (TCP only).
+CLIENT_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 
 
 def _silent(_: str) -> None:
@@ -46,57 +61,6 @@ def advisory_lock_key(schema: str) -> int:
     return zlib.crc32(f"dbops:migrate:{schema}".encode())
 
 
-def alembic_config(settings: Settings, schema: SchemaSettings, url: str | None = None) -> Config:
-    """An Alembic Config for a schema's environment (no alembic.ini needed)."""
-    from alembic.config import Config
-
-    location = schema.migrations_path(settings.root)
-    if not (location / "env.py").is_file():
-        raise ConfigError(
-            f"no Alembic environment at {location} (env.py missing)",
-            hint=f"check tool.dbops.schemas.{schema.name}.migrations in pyproject.toml",
-        )
-    config = Config()
-    config.set_main_option("script_location", str(location))
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", str(location / "versions"))
-    config.attributes["dbops_schema"] = schema
-    config.attributes["dbops_settings"] = settings
-    if url:
-        # ConfigParser interpolation: a literal % must be doubled.
-        config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
-    return config
-
-
-def head_revisions(settings: Settings, schema: SchemaSettings) -> tuple[str, ...]:
-    from alembic.script import ScriptDirectory
-
-    return tuple(ScriptDirectory.from_config(alembic_config(settings, schema)).get_heads())
-
-
-def current_revision(url: str) -> tuple[str, ...]:
-    """The revisions recorded in ``alembic_version`` (empty when none)."""
-    from dbops.db import connection
-
-    with connection(url) as conn:
-        return database_state(conn)[0]
-
-
-def database_state(conn: Any) -> tuple[tuple[str, ...], dict[str, RecordedChecksum]]:
-    """``alembic_version``'s revisions and the recorded checksums (both empty when absent).
-
-    ``conn``: a psycopg or a SQLAlchemy connection (left in its transaction).
-    """
-    from dbops.migrate.checksums import CHECKSUM_TABLE, read_recorded
-
-    run = conn.exec_driver_sql if hasattr(conn, "exec_driver_sql") else conn.execute
-    versions, checksums = run(
-        f"SELECT to_regclass('public.alembic_version') IS NOT NULL, to_regclass('public.{CHECKSUM_TABLE}') IS NOT NULL"
-    ).fetchone()
-    current = tuple(r[0] for r in run("SELECT version_num FROM alembic_version ORDER BY 1").fetchall()) if versions else ()
-    return current, (read_recorded(conn, exists=True) or {}) if checksums else {}
-
-
 # -- the migration session: one connection, the advisory lock, Alembic on it --------------------
 
 
@@ -107,12 +71,11 @@ class MigrationSession:
         import sqlalchemy
         from sqlalchemy.pool import NullPool
 
-        from dbops.db import create_engine, unavailable
-
         self.url = url
-        self.engine = create_engine(url, poolclass=NullPool)
+        self.engine = create_engine(url, poolclass=NullPool, connect_args=CLIENT_KEEPALIVES)
         try:
             self.conn = self.engine.connect()
+            self._notice_dead_client()
         except sqlalchemy.exc.OperationalError as exc:
             self.engine.dispose()
             raise unavailable(url, exc.orig or exc) from None
@@ -121,6 +84,20 @@ class MigrationSession:
             raise
         self.application = application
         self.locked_key: int | None = None
+
+    def _notice_dead_client(self) -> None:
+        """Session settings that let the server notice within seconds that dbops died (see CLIENT_CHECK_INTERVAL)."""
+        import sqlalchemy
+
+        wanted = dict(SERVER_KEEPALIVES)
+        if int(self.conn.exec_driver_sql("SHOW server_version_num").scalar_one()) >= 140000:
+            wanted["client_connection_check_interval"] = CLIENT_CHECK_INTERVAL
+        calls = ", ".join(f"set_config(:n{i}, :v{i}, false)" for i in range(len(wanted)))
+        params = {}
+        for i, (name, value) in enumerate(wanted.items()):
+            params[f"n{i}"], params[f"v{i}"] = name, value
+        self.conn.execute(sqlalchemy.text(f"SELECT {calls}"), params)
+        self.conn.commit()  # session settings made inside a rolled-back transaction would be undone
 
     def close(self) -> None:
         """Close the connection: that releases the session-level advisory lock (NullPool: a real close)."""
@@ -144,13 +121,12 @@ class MigrationSession:
         self.conn.rollback()
         return state
 
-    def record_unrecorded(self, history: Any, current: tuple[str, ...], recorded: dict[str, Any], root: Any) -> list[str]:
+    def record_unrecorded(self, history: History, current: tuple[str, ...], recorded: dict[str, RecordedChecksum],
+                          root: Path | None) -> list[str]:
         """Record the checksums of applied revisions dbops has none for (applied by plain Alembic).
 
         They are trusted as the files are now; returns the revisions recorded.
         """
-        from dbops.migrate.checksums import CREATE_TABLE_SQL, record_sql
-
         unrecorded = [r for r in history.applied(current) if r not in recorded]
         if unrecorded:
             self.conn.exec_driver_sql(CREATE_TABLE_SQL)
@@ -217,7 +193,8 @@ class MigrationSession:
             return "a session that just released it"
         return f"pid {row[0]}, {row[1]}, from {row[2]}, connected {row[3]:%Y-%m-%d %H:%M:%S}"
 
-    def run(self, config: Config, direction: str, target: str, hooks: RunHooks, script: Any = None) -> None:
+    def run(self, config: Config, direction: str, target: str, hooks: RunHooks,
+            script: ScriptDirectory | None = None) -> None:
         """``alembic upgrade/downgrade target`` on this connection.
 
         ``script``: an already loaded ScriptDirectory (``History.script``) to
@@ -237,7 +214,7 @@ class MigrationSession:
             config.attributes.pop("connection", None)
 
 
-def _run_script(config: Config, script: Any, direction: str, target: str) -> None:
+def _run_script(config: Config, script: ScriptDirectory, direction: str, target: str) -> None:
     """What ``alembic.command.upgrade/downgrade`` do, on a given ScriptDirectory."""
     from alembic.runtime.environment import EnvironmentContext
 
@@ -274,9 +251,7 @@ def sqlstate(exc: BaseException | None) -> str | None:
 
 def error_detail(exc: BaseException) -> str:
     """One line describing a database (or other) error, no SQL dump, no URL password."""
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    return mask_url(text)
+    return mask_url(first_line(getattr(exc, "orig", None) or exc))
 
 
 def revision_failed(schema: SchemaSettings, history: History, failing: str | None, current: tuple[str, ...],
@@ -298,27 +273,26 @@ def revision_failed(schema: SchemaSettings, history: History, failing: str | Non
 
 
 def upgrade(settings: Settings, schema: SchemaSettings, url: str, revision: str = "heads", *,
-            log: Log = _silent) -> list[str]:
+            log: Log = _silent, history: History | None = None) -> list[str]:
     """Apply pending revisions up to ``revision`` under the schema's advisory lock.
 
     Each revision runs in its own transaction and its checksum is recorded in
     that transaction. Returns the revisions applied (empty when up to date).
+    A broken history (or a database at a revision with no file) is an
+    InputError before anything runs. ``history``: the schema's, when the caller already loaded it.
     """
-    from dbops.migrate.env import RunHooks
-    from dbops.migrate.revisions import load_history
-
+    history = history or load_history(settings, schema)
     config = alembic_config(settings, schema, url)
     applied: list[str] = []
-    hooks = RunHooks(
-                     on_step=lambda step: applied.append(step.revision) if step.is_upgrade else None)
+    hooks = RunHooks(on_step=lambda step: applied.append(step.revision) if step.is_upgrade else None)
     with migration_session(url, "dbops migrate") as session:
         session.lock(schema.name, settings.deploy.advisory_lock_wait_seconds, log)
+        history.check_known(*session.state())
         try:
-            session.run(config, "upgrade", _target(revision), hooks)
+            session.run(config, "upgrade", _target(revision), hooks, script=history.script)
         except DbopsError:
             raise
         except Exception as exc:
-            history = load_history(settings, schema)
             current = session.current()
             pending = history.pending(current)
             raise revision_failed(schema, history, pending[0] if pending else None, current, exc) from exc
@@ -328,92 +302,16 @@ def upgrade(settings: Settings, schema: SchemaSettings, url: str, revision: str 
 def downgrade(settings: Settings, schema: SchemaSettings, url: str, revision: str = "base", *,
               log: Log = _silent) -> list[str]:
     """Undo revisions down to ``revision`` (dev and tests); forgets their checksums. Returns them."""
-    from dbops.migrate.env import RunHooks
-
+    history = load_history(settings, schema)
     config = alembic_config(settings, schema, url)
     undone: list[str] = []
-    hooks = RunHooks(
-                     on_step=lambda step: undone.append(step.revision) if not step.is_upgrade else None)
+    hooks = RunHooks(on_step=lambda step: undone.append(step.revision) if not step.is_upgrade else None)
     with migration_session(url, "dbops migrate") as session:
         session.lock(schema.name, settings.deploy.advisory_lock_wait_seconds, log)
-        session.run(config, "downgrade", revision, hooks)
+        history.check_known(*session.state())
+        session.run(config, "downgrade", revision, hooks, script=history.script)
     return undone
 
 
 def _target(revision: str) -> str:
     return "heads" if revision == "head" else revision
-
-
-# -- dbops migrate (dev) ---------------------------------------------------------------------
-
-
-@dataclass
-class MigrateResult:
-    """What ``dbops migrate`` did for one schema."""
-
-    schema: str
-    applied: list[str] = field(default_factory=list)
-    files: dict[str, str] = field(default_factory=dict)  # revision -> file
-    edited: list[EditedRevision] = field(default_factory=list)
-    recorded_unrecorded: list[str] = field(default_factory=list)
-    types: Any = None  # what dbops.typegen.generate returned
-    types_note: str | None = None
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": self.schema,
-            "applied": [{"revision": r, "file": self.files.get(r)} for r in self.applied],
-            "edited": [e.to_dict() for e in self.edited],
-            "recorded_unrecorded": self.recorded_unrecorded,
-            "types": str(self.types) if self.types is not None else None,
-            "types_note": self.types_note,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-def migrate(settings: Settings, schema: SchemaSettings, url: str, *, generate_types: bool = True,
-            log: Log = _silent) -> MigrateResult:
-    """``dbops migrate``: apply pending revisions (dev database), then regenerate the types module.
-
-    Unlike ``deploy`` it does not refuse edited applied revisions (you edit
-    your own revision while developing): it reports them, so ``dbops reset``
-    can rebuild the database.
-    """
-    from dbops.migrate.checksums import compare
-    from dbops.migrate.env import RunHooks
-    from dbops.migrate.revisions import load_history
-
-    started = time.perf_counter()
-    config = alembic_config(settings, schema, url)
-    history = load_history(settings, schema)
-    result = MigrateResult(schema.name, files={r: f.file for r, f in history.revisions.items()})
-    hooks = RunHooks(
-                     on_step=lambda step: result.applied.append(step.revision) if step.is_upgrade else None)
-    with migration_session(url, "dbops migrate") as session:
-        session.lock(schema.name, settings.deploy.advisory_lock_wait_seconds, log)
-        current, recorded = session.state()
-        history.check_known(current, str(schema.migrations_path(settings.root) / "versions"))
-        result.edited = compare(dict(recorded), history.files())
-        result.recorded_unrecorded = session.record_unrecorded(history, current, recorded, settings.root)
-        if history.pending(current):
-            try:
-                session.run(config, "upgrade", "heads", hooks, script=history.script)
-            except DbopsError:
-                raise
-            except Exception as exc:
-                now = session.current()
-                pending = history.pending(now)
-                raise revision_failed(schema, history, pending[0] if pending else None, now, exc) from exc
-    if generate_types:
-        result.types, result.types_note = _generate_types(settings, schema)
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-def _generate_types(settings: Settings, schema: SchemaSettings) -> tuple[Any, str | None]:
-    if not schema.types_module or not schema.models:
-        return None, "types not generated (no models / types_module configured for this schema)"
-    from dbops.typegen import generate
-
-    return generate(settings, schema), None

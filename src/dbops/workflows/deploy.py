@@ -6,8 +6,8 @@ No autogenerate, no prompts. In order:
    with "another deploy holds the lock");
 2. refuse when an applied revision file was edited since it was applied
    (its sha256 no longer matches ``dbops_revision_checksums``);
-3. lint the pending revisions (``dbops.lint.lint_revisions``), refuse on
-   error findings;
+3. lint the pending revisions (``dbops.workflows.locks.lint_pending``),
+   refuse on error findings;
 4. apply them, each in its own transaction (``autocommit_block`` parts
    outside it) with ``lock_timeout`` / ``statement_timeout`` from
    ``[tool.dbops.deploy]``, reset after every revision; a revision that hit
@@ -20,8 +20,6 @@ No autogenerate, no prompts. In order:
 
 from __future__ import annotations
 
-import io
-import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -29,21 +27,29 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbops.config import SchemaSettings, Settings
+from dbops.db import connection
 from dbops.errors import ConfigError, DbopsError, OperationFailed
-from dbops.migrate.api import (
+from dbops.revisions import (
     RETRYABLE_SQLSTATES,
+    AppliedStep,
+    EditedRevision,
+    History,
+    MigrationSession,
+    RunHooks,
     alembic_config,
+    compare,
+    database_state,
     error_detail,
+    load_history,
     migration_session,
     revision_failed,
     sqlstate,
+    upgrade_sql,
 )
+from dbops.workflows.locks import lint_pending
 
 if TYPE_CHECKING:
     from dbops.findings import Report
-    from dbops.migrate.api import MigrationSession
-    from dbops.migrate.checksums import EditedRevision
-    from dbops.migrate.revisions import History
 
 Log = Callable[[str], None]
 
@@ -135,8 +141,6 @@ def deploy(settings: Settings, schema: SchemaSettings, url: str, *, dry_run: boo
     Raises OperationFailed (exit 1) when the lock is busy, an applied revision
     was edited, the lint refuses (``LintRefused``) or a revision fails.
     """
-    from dbops.migrate.revisions import load_history
-
     started = time.perf_counter()
     history = load_history(settings, schema)
     report = DeployReport(schema.name, dry_run=dry_run, heads=history.heads,
@@ -154,11 +158,8 @@ def deploy(settings: Settings, schema: SchemaSettings, url: str, *, dry_run: boo
 
 def _deploy_locked(settings: Settings, schema: SchemaSettings, session: MigrationSession, history: History,
                    report: DeployReport, timeouts: list[str], log: Log, sleep: Callable[[float], None]) -> None:
-    from dbops.migrate.checksums import compare
-    from dbops.migrate.env import RunHooks
-
     report.before, recorded = session.state()
-    history.check_known(report.before, str(schema.migrations_path(settings.root) / "versions"))
+    history.check_known(report.before, recorded)
     report.edited = compare(recorded, history.files())
     if report.edited:
         raise EditedRevisionsError(schema.name, report.edited)
@@ -166,8 +167,8 @@ def _deploy_locked(settings: Settings, schema: SchemaSettings, session: Migratio
     if not report.pending:
         report.after = report.before
         return
-    report.lint = lint_pending(settings, schema, report.pending,
-                                                 deploy_lock_timeout=settings.deploy.lock_timeout)
+    report.lint = lint_pending(settings, schema, report.pending, deploy_lock_timeout=settings.deploy.lock_timeout,
+                               history=history)
     if report.lint is not None and _has_errors(report.lint):
         raise LintRefused(schema.name, report.lint)
 
@@ -179,7 +180,7 @@ def _deploy_locked(settings: Settings, schema: SchemaSettings, session: Migratio
     attempts: Counter[str] = Counter()
     mark = [time.perf_counter()]
 
-    def on_step(step: Any) -> None:
+    def on_step(step: AppliedStep) -> None:
         now = time.perf_counter()
         rev = step.revision
         report.applied.append(AppliedRevision(rev, report.files.get(rev, rev), now - mark[0], attempts[rev] + 1))
@@ -247,83 +248,33 @@ def _session_timeouts(session: MigrationSession, settings: Settings) -> list[str
     return statements
 
 
-#: The lint rule a deploy satisfies by construction (it sets lock_timeout before every revision).
-LOCK_TIMEOUT_RULE = "require-lock-timeout"
-
-
-def lint_pending(settings: Settings, schema: SchemaSettings, revisions: list[str], *,
-                 deploy_lock_timeout: str | None = None) -> Report:
-    """Lock-safety lint of ``revisions``.
-
-    ``deploy_lock_timeout``: the lock_timeout ``deploy`` sets before each
-    revision; when it is not zero, "missing lock_timeout" findings are
-    downgraded to info (the revision cannot wait unbounded under deploy).
-    """
-    from dbops.lint import lint_revisions
-
-    report = lint_revisions(settings, schema, revisions=revisions)
-    if deploy_lock_timeout and not is_zero_duration(deploy_lock_timeout):
-        from dataclasses import replace
-
-        from dbops.findings import Severity
-
-        report.findings = [
-            replace(f, severity=Severity.INFO,
-                    message=f"{f.message} (under dbops deploy: lock_timeout = {deploy_lock_timeout} is set "
-                    "before each revision)")
-            if f.rule == LOCK_TIMEOUT_RULE and f.severity is not Severity.INFO else f
-            for f in report.findings
-        ]
-    return report
-
-
-def is_zero_duration(value: str) -> bool:
-    """PostgreSQL's "disabled" timeout values.
-
-    >>> [is_zero_duration(v) for v in ("0", "0ms", " 0 s", "2s", "500ms")]
-    [True, True, True, False, False]
-    """
-    return re.fullmatch(r"\s*0+\s*(us|ms|s|min|h|d)?\s*", value) is not None
-
-
 def _has_errors(report: Report) -> bool:
     return any(f.severity.value == "error" for f in report.findings)
 
 
 def _dry_run(settings: Settings, schema: SchemaSettings, url: str, history: History, report: DeployReport) -> None:
     """Read-only: current revision, edited files, lint, and the SQL Alembic would run (offline mode)."""
-    from alembic import command
-
-    from dbops.db import connection
-    from dbops.migrate.api import database_state
-    from dbops.migrate.checksums import compare
-    from dbops.migrate.env import RunHooks
 
     with connection(url) as conn:
         conn.read_only = True
         report.before, recorded = database_state(conn)
-    history.check_known(report.before, str(schema.migrations_path(settings.root) / "versions"))
+    history.check_known(report.before, recorded)
     report.after = report.before
     report.edited = compare(recorded, history.files())
     report.pending = history.pending(report.before)
     if not report.pending:
         return
-    report.lint = lint_pending(settings, schema, report.pending,
-                                                 deploy_lock_timeout=settings.deploy.lock_timeout)
+    report.lint = lint_pending(settings, schema, report.pending, deploy_lock_timeout=settings.deploy.lock_timeout,
+                               history=history)
     timeouts = [f"SET {name} = '{getattr(settings.deploy, name)}'" for name in ("lock_timeout", "statement_timeout")]
-    config = alembic_config(settings, schema, url)
-    buffer = io.StringIO()
-    config.output_buffer = buffer
-    config.attributes["dbops_hooks"] = RunHooks(preamble=timeouts, after_each=timeouts)
     if len(report.before) > 1:
         raise OperationFailed(f"{schema.name}: --dry-run from several heads ({', '.join(report.before)}) is not supported",
                               hint="merge the branches first (alembic merge)")
-    start = f"{report.before[0]}:" if report.before else ""
     try:
-        command.upgrade(config, f"{start}heads", sql=True)
+        report.sql = upgrade_sql(settings, schema, url, report.before[0] if report.before else None,
+                                 RunHooks(preamble=timeouts, after_each=timeouts))
     except DbopsError:
         raise
     except Exception as exc:
         raise OperationFailed(f"{schema.name}: cannot render the pending revisions as SQL: {error_detail(exc)}",
                               hint="a revision that inspects the database (op.get_bind()) cannot run offline") from exc
-    report.sql = buffer.getvalue()

@@ -1,6 +1,6 @@
 """``dbops check all``: every check CI needs that needs no production database, one Report.
 
-- lock safety of each schema's Alembic revisions (``dbops.lint.lint_revisions``);
+- lock safety of each schema's Alembic revisions (``workflows.locks.lint_schema_revisions``);
 - static query budgets (``dbops.budgets.check_static``);
 - generated database types up to date (``dbops.typegen.generate(check=True)``);
 - models equal migrations: each schema migrated into a scratch database on
@@ -33,10 +33,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
-from dbops.config import SchemaSettings, Settings
+from dbops.budgets import budgets_path, check_static, load_project_budgets
+from dbops.config import SchemaSettings, Settings, display_path, url_with_database
+from dbops.drift import model_drift
 from dbops.findings import Finding, Report, Severity
+from dbops.localdb import create_database, drop_database, local_cluster
+from dbops.revisions import upgrade
+from dbops.typegen import generate
+from dbops.workflows.locks import lint_schema_revisions
 
 CHECKS = ("locks", "budgets", "types", "drift")
 
@@ -78,15 +83,11 @@ def check_all(
 
 def check_locks(settings: Settings, schema: SchemaSettings) -> Report:
     """The lock-safety lint of the schema's revisions."""
-    from dbops.lint import lint_revisions
-
-    return lint_revisions(settings, schema)
+    return lint_schema_revisions(settings, schema)
 
 
 def check_budgets_static(settings: Settings) -> Report:
     """Static budgets of every schema (an info finding when the project has no budgets file)."""
-    from dbops.budgets import budgets_path, check_static, load_project_budgets
-
     path = budgets_path(settings)
     if not path.is_file():
         return Report([Finding("budgets-missing", Severity.INFO, f"no budgets file ({settings.budgets.file})",
@@ -98,10 +99,8 @@ def check_budgets_static(settings: Settings) -> Report:
 
 def check_types(settings: Settings, schema: SchemaSettings) -> Report:
     """A ``types-stale`` error when the committed database-types module differs from the models."""
-    from dbops.typegen import generate
-
     result = generate(settings, schema, check=True)
-    shown = _relative(result.path, settings.root)
+    shown = display_path(result.path, settings.root)
     summary = {"file": shown, "stale": result.changed}
     if not result.changed:
         return Report([], summary)
@@ -116,19 +115,15 @@ def check_drift(
     settings: Settings, schema: SchemaSettings, *, admin_url: str | None = None, env: Mapping[str, str] | None = None
 ) -> Report:
     """Migrate a scratch database to head, compare it with the models (``model-drift`` errors), drop it."""
-    from dbops.drift import model_drift
-    from dbops.localdb import create_database
-    from dbops.migrate import upgrade
-
     admin = admin_url or _local_admin_url(settings, env)
     name = f"dbops_check_{schema.name}_{uuid.uuid4().hex[:8]}"
     create_database(admin, name)
     try:
-        url = _with_database(admin, name)
+        url = url_with_database(admin, name)
         upgrade(settings, schema, url)
         differences = model_drift(settings, schema, url)
     finally:
-        _drop_database(admin, name)
+        drop_database(admin, name)
     findings = [
         Finding("model-drift", Severity.ERROR, f"{schema.name}: the migrations differ from the models: {difference}",
                 object=schema.name, check="drift",
@@ -139,31 +134,7 @@ def check_drift(
 
 
 def _local_admin_url(settings: Settings, env: Mapping[str, str] | None) -> str:
-    from dbops.localdb import local_cluster
-
     cluster = local_cluster(settings, env=env)
     if not cluster.status().running:
         cluster.start()
     return cluster.url("postgres")
-
-
-def _with_database(url: str, database: str) -> str:
-    from urllib.parse import quote, urlsplit, urlunsplit
-
-    return urlunsplit(urlsplit(url)._replace(path="/" + quote(database)))
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    from psycopg import sql
-
-    from dbops.db import connection
-
-    with connection(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from dbops.config import SchemaSettings, Settings
 from dbops.errors import ConfigError, UsageError
+from dbops.revisions import alembic_config, load_history, migration_session, upgrade
+from dbops.workflows.locks import lint_pending
 
 if TYPE_CHECKING:
     from dbops.findings import Report
@@ -78,10 +80,6 @@ def create_revision(settings: Settings, schema: SchemaSettings, name: str, *, em
                     url: str | None = None, log: Log = _silent) -> CreatedRevision:
     """Write a new revision file for ``schema``; lint it. ``url`` (the dev database) is needed unless ``empty``."""
     from alembic import command
-
-    from dbops.migrate.api import alembic_config, migration_session, upgrade
-    from dbops.migrate.deploy import lint_pending
-    from dbops.migrate.revisions import load_history
 
     name = check_name(name)
     history = load_history(settings, schema)

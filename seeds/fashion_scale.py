@@ -80,6 +80,7 @@ class FashionData(SchemaData):
 
     tables = ("studios", "designers", "clients", "collections", "products", "fittings", "orders", "order_lines")
     spilled = ("order_lines",)  # generated with their orders (totals), COPY-ed right after them
+    history_months = 25  # fittings and orders go back two years
 
     def __init__(self, scale: int, seed: int, today: date, offsets: dict[str, int], spill: Spill) -> None:
         super().__init__(scale, seed, today, offsets, spill)
