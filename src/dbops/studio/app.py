@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -37,6 +37,7 @@ from dbops.studio.guards import StudioGuard
 from dbops.studio.secrets import SecretRules
 
 if TYPE_CHECKING:
+    import jinja2
     import psycopg
     import sqlalchemy as sa
     from starlette.types import ASGIApp
@@ -327,7 +328,7 @@ class Links:
         items = [(k, v) for k, v in items if v not in (None, "")]
         return base + (f"?{urlencode(items)}" if items else "")
 
-    def row(self, namespace: str, name: str, key: dict[str, str | None], action: str = "row") -> str:
+    def row(self, namespace: str, name: str, key: Mapping[str, str | None], action: str = "row") -> str:
         params = urlencode([(f"k.{k}", v if v is not None else "") for k, v in key.items()])
         return f"/{q(self.schema)}/t/{q(namespace)}/{q(name)}/{action}?{params}"
 
@@ -756,7 +757,7 @@ class Pages:
         )
 
 
-def csv_line(values: list[str | None] | tuple[str | None, ...]) -> str:
+def csv_line(values: Sequence[str | None]) -> str:
     r"""One CSV record as PostgreSQL's COPY writes it: NULL is an empty field, the empty string is ``""``.
 
     >>> csv_line(["1", None, "", 'say "hi", bye'])
@@ -803,7 +804,7 @@ def _raw_fields(form: list[tuple[str, str]]) -> dict[str, edits.FieldInput]:
 # -- templates ---------------------------------------------------------------------------------------------
 
 
-def _templates():  # -> jinja2.Environment
+def _templates() -> jinja2.Environment:
     import jinja2
 
     env = jinja2.Environment(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
@@ -18,7 +18,10 @@ from dbops.studio.errors import NotFound, StudioError
 from dbops.studio.secrets import SecretRules, ViewSecrets, view_secrets
 
 if TYPE_CHECKING:
+    import psycopg
     import sqlalchemy as sa
+    from psycopg.abc import AdaptContext
+    from sqlalchemy.engine.interfaces import ReflectedColumn, ReflectedForeignKeyConstraint
     from sqlalchemy.engine.reflection import Inspector
 
 # Column kinds decide the editor widget, the filter operators and what the search box looks at.
@@ -50,7 +53,7 @@ class Ident(sql.Identifier):
     Statements holding one must be executed with a parameter list (possibly empty), never None.
     """
 
-    def as_bytes(self, context=None) -> bytes:
+    def as_bytes(self, context: AdaptContext | None = None) -> bytes:
         return super().as_bytes(context).replace(b"%", b"%%")
 
 
@@ -311,13 +314,13 @@ class Catalog:
                 key, primary = tuple(pk["constrained_columns"]), True
             else:
                 for unique in inspector.get_unique_constraints(name, schema=namespace):
-                    cols = tuple(unique["column_names"])
+                    unique_columns = tuple(unique["column_names"])
                     if (
-                        cols
-                        and set(cols) <= not_null
+                        unique_columns
+                        and set(unique_columns) <= not_null
                         and not unique.get("dialect_options", {}).get("postgresql_nulls_not_distinct")
                     ):
-                        key = cols
+                        key = unique_columns
                         break
         if key and key[0] not in sortable:
             sortable.insert(0, key[0])
@@ -374,12 +377,15 @@ class Catalog:
         return stats
 
 
-def driver(connection: sa.Connection):  # -> psycopg.Connection
+def driver(connection: sa.Connection) -> psycopg.Connection[Any]:
     """The psycopg connection under a SQLAlchemy connection (same transaction)."""
-    return connection.connection.driver_connection
+    raw = connection.connection.driver_connection
+    if raw is None:  # SQLAlchemy has detached it (invalidated after a lost connection)
+        raise StudioError(503, "the connection to the database was lost: try again")
+    return raw
 
 
-def _foreign_key(namespace: str, table: str, fk: dict) -> ForeignKey:
+def _foreign_key(namespace: str, table: str, fk: ReflectedForeignKeyConstraint) -> ForeignKey:
     return ForeignKey(
         name=fk.get("name") or "",
         namespace=namespace,
@@ -391,7 +397,7 @@ def _foreign_key(namespace: str, table: str, fk: dict) -> ForeignKey:
     )
 
 
-def _column(raw: dict, *, secret: bool) -> Column:
+def _column(raw: ReflectedColumn, *, secret: bool) -> Column:
     import sqlalchemy as sa
     from sqlalchemy.dialects import postgresql
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from psycopg import sql
 
@@ -23,6 +23,8 @@ from dbops.studio.errors import NotFound, StudioError
 from dbops.studio.rows import key_condition
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     import psycopg
 
 MAX_FIELD_LENGTH = 1_000_000
@@ -203,7 +205,9 @@ class blame_on_error:  # a context manager, named like contextlib's
         self.savepoint = self.conn.transaction()
         self.savepoint.__enter__()
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
         import psycopg
 
         self.savepoint.__exit__(exc_type, exc, tb)  # releases, or rolls back to the savepoint
@@ -225,7 +229,7 @@ class blame_on_error:  # a context manager, named like contextlib's
         """Which field PostgreSQL cannot parse: cast each value alone to its column's type."""
         import psycopg
 
-        types = dict(
+        types: dict[str, str] = dict(
             self.conn.execute(
                 "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
                 "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",

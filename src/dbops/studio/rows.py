@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
+from dbops.db import one_row
 from dbops.studio.catalog import CTID, KEYSET, OFFSET, TEXT_KINDS, ForeignKey, Ident, Relation
 from dbops.studio.errors import NotFound, StudioError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import psycopg
 
 MAX_PAGE_SIZE = 500
@@ -380,7 +383,7 @@ def capped_count(
     try:
         with conn.transaction():  # a savepoint: a slow count must not spoil the page
             conn.execute("SET LOCAL statement_timeout = 1000")
-            (count,) = conn.execute(statement, params).fetchone()
+            (count,) = one_row(conn, statement, params)
     except psycopg.errors.QueryCanceled:
         return None, True
     return min(count, COUNT_CAP), count > COUNT_CAP
@@ -404,11 +407,10 @@ def estimated_rows(conn: psycopg.Connection, relation: Relation) -> tuple[int | 
     if relation.kind in ("view", "foreign table"):
         return None, False
     ident = sql.Identifier(relation.namespace, relation.name).as_string(conn)
-    estimate, pages = conn.execute(_ESTIMATE, [ident]).fetchone()
+    estimate, pages = one_row(conn, _ESTIMATE, [ident])
     if pages is not None and pages <= EXACT_COUNT_MAX_PAGES:
-        (count,) = conn.execute(
-            sql.SQL("SELECT count(*) FROM {}").format(Ident(relation.namespace, relation.name)), []
-        ).fetchone()
+        count_all = sql.SQL("SELECT count(*) FROM {}").format(Ident(relation.namespace, relation.name))
+        (count,) = one_row(conn, count_all, [])
         return count, True
     return estimate, False
 
@@ -458,16 +460,25 @@ class Referencing:
 
 
 def referencing(
-    conn: psycopg.Connection, relation: Relation, foreign_keys: tuple[ForeignKey, ...], row: Row, *, is_secret
+    conn: psycopg.Connection,
+    relation: Relation,
+    foreign_keys: tuple[ForeignKey, ...],
+    row: Row,
+    *,
+    is_secret: Callable[[str, str, str], bool],
 ) -> list[Referencing]:
-    """For each of ``foreign_keys`` (pointing at ``relation``), how many rows point at ``row`` (counted up to a cap)."""
+    """For each of ``foreign_keys`` (pointing at ``relation``), how many rows point at ``row`` (counted up to a cap).
+
+    ``is_secret(namespace, table, column)`` says whether a referencing column is a secret.
+    """
     out = []
     for fk in foreign_keys:
-        values = tuple(row.values.get(c) for c in fk.ref_columns)
+        referenced = [row.values.get(c) for c in fk.ref_columns]
+        values = tuple(v for v in referenced if v is not None)
         secret = any(is_secret(fk.namespace, fk.table, c) for c in fk.columns) or any(
             relation.by_name[c].secret for c in fk.ref_columns
         )
-        if secret or any(v is None for v in values):
+        if secret or len(values) < len(referenced):  # a NULL in the key: nothing can point at it
             out.append(Referencing(fk.namespace, fk.table, fk.columns, (), None, False, secret=secret))
             continue
         statement = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} WHERE {} LIMIT {}) r").format(
@@ -475,7 +486,7 @@ def referencing(
             sql.SQL(" AND ").join(sql.SQL("{} = %s").format(Ident(c)) for c in fk.columns),
             sql.Literal(REFERENCING_CAP + 1),
         )
-        (count,) = conn.execute(statement, list(values)).fetchone()
+        (count,) = one_row(conn, statement, list(values))
         out.append(
             Referencing(
                 fk.namespace, fk.table, fk.columns, values, min(count, REFERENCING_CAP), count > REFERENCING_CAP
