@@ -147,6 +147,9 @@ class StudioSettings:
     secret_columns: list[str] = field(default_factory=list)
     statement_timeout: str = "5s"
     page_size: int = 50
+
+
+@dataclass(frozen=True)
 class ScaleSettings:
     """``[tool.dbops.scale]``: ``dbops seed --scale`` bulk loads.
 
