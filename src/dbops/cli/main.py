@@ -24,6 +24,8 @@ from dbops.cli import (
 from dbops.cli.common import DatabaseUrlOpt, OutputFormat, reset_state
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from click import ClickException
 
     from dbops.errors import DbopsError
@@ -150,10 +152,10 @@ def install_redacting_hooks() -> None:
     import threading
     import traceback
 
-    def excepthook(kind: type[BaseException], value: BaseException, tb: object) -> None:
+    def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         from dbops.config.conninfo import redact
 
-        sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))  # type: ignore[arg-type]
+        sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))
 
     def thread_excepthook(hook_args: threading.ExceptHookArgs) -> None:
         from dbops.config.conninfo import redact

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from dbops.db import connection, scalar
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -54,7 +56,7 @@ class UnfinishedRun:
 
 def unfinished_run(conn: psycopg.Connection) -> UnfinishedRun | None:
     """The latest run still marked ``running`` (None when there is none or no runs table)."""
-    if conn.execute("SELECT to_regclass(%s)", (f"public.{RUNS_TABLE}",)).fetchone()[0] is None:
+    if scalar(conn, "SELECT to_regclass(%s)", (f"public.{RUNS_TABLE}",)) is None:
         return None
     row = conn.execute(
         f"SELECT id, scale, seed, started_at FROM {RUNS_TABLE} WHERE status = 'running' ORDER BY id DESC LIMIT 1"
@@ -75,11 +77,13 @@ def unfinished_run(conn: psycopg.Connection) -> UnfinishedRun | None:
 def start_run(conn: psycopg.Connection, schema: str, scale: int, seed: int) -> int:
     """Commit a ``running`` row for this run (the caller's transaction is committed with it)."""
     conn.execute(_CREATE)
-    run_id = conn.execute(
-        f"INSERT INTO {RUNS_TABLE} (schema_name, scale, seed) VALUES (%s, %s, %s) RETURNING id", (schema, scale, seed)
-    ).fetchone()[0]
+    run_id = scalar(
+        conn,
+        f"INSERT INTO {RUNS_TABLE} (schema_name, scale, seed) VALUES (%s, %s, %s) RETURNING id",
+        (schema, scale, seed),
+    )
     conn.commit()
-    return run_id
+    return int(run_id)
 
 
 def close_run(conn: psycopg.Connection, run_id: int, status: str) -> None:
@@ -90,7 +94,5 @@ def close_run(conn: psycopg.Connection, run_id: int, status: str) -> None:
 
 def close_run_at(url: str, run_id: int, status: str) -> None:
     """``close_run`` on a connection of its own, best effort (after a failure the server may be gone too)."""
-    from dbops.db import connection
-
     with contextlib.suppress(Exception, KeyboardInterrupt), connection(url) as conn:
         close_run(conn, run_id, status)

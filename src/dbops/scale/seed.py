@@ -232,8 +232,9 @@ def _seed(settings: Settings, schema_settings: SchemaSettings, url: str, run: _R
                 runs.close_run_at(url, run.run_id, "rolled back")
             raise
         run.stage = "done"
-        with connection(url) as conn:
-            runs.close_run(conn, run.run_id, "done")
+        if run.run_id is not None:
+            with connection(url) as conn:
+                runs.close_run(conn, run.run_id, "done")
     else:
         run.serial = True
         try:
