@@ -166,13 +166,13 @@ def test_broken_seed_scripts_are_exit_2_naming_the_file(dbops, trust, tmp_path, 
 
     for content, says in (
         (b"def run(conn, **_):\n    return {'\xff': 1}\n", "does not compile"),
-        (b"import no_such_module_anywhere\n", "raised on import: ModuleNotFoundError"),
+        (b"import no_such_module_anywhere\n", "raises on import: ModuleNotFoundError"),
     ):
         script.write_bytes(content)
         settings = load_settings(project, env={})
         with pytest.raises(InputError) as err:
             load_seed_script(settings, settings.schema("healthcare"))
-        assert says in err.value.message and str(script) in err.value.location
+        assert says in err.value.message and err.value.location.startswith("seeds/healthcare.py:")
         result = dbops(
             "seed",
             "healthcare",
