@@ -12,6 +12,7 @@ class DbopsError(Exception):
     """Base class: a message, an optional location (``file:line``) and a hint."""
 
     exit_code = 2
+    label = "error"  # how the CLI introduces the line
 
     def __init__(self, message: str, *, hint: str | None = None, location: str | None = None) -> None:
         super().__init__(message)
@@ -59,6 +60,13 @@ class OperationFailed(DbopsError):
     """An operation ran but did not succeed (a deploy that gave up, …) (exit 1)."""
 
     exit_code = 1
+
+
+class Interrupted(DbopsError):
+    """The user interrupted a long operation (Ctrl-C); the message says what was left behind (exit 130)."""
+
+    exit_code = 130
+    label = "interrupted"
 
 
 def first_line(exc: BaseException) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dbops.config import load_settings, mask_url, resolve_url
-from dbops.errors import ConfigError
+from dbops.errors import ConfigError, UsageError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,9 +75,11 @@ def test_url_precedence():
     assert from_env.source == "env:HEALTHCARE_DATABASE_URL"
     generic = resolve_url(settings, hc, single_schema=True, env={"DATABASE_URL": env["DATABASE_URL"]})
     assert generic.source == "env:DATABASE_URL"
-    # DATABASE_URL only applies when one schema is named
-    both = resolve_url(settings, hc, single_schema=False, env={"DATABASE_URL": env["DATABASE_URL"]})
-    assert both.source == "local" and both.url is None
+    # DATABASE_URL only applies when one schema is named; with both it is refused, never ignored
+    with pytest.raises(UsageError) as refused:
+        resolve_url(settings, hc, single_schema=False, env={"DATABASE_URL": env["DATABASE_URL"]},
+                    command="dbops migrate")
+    assert "DATABASE_URL" in refused.value.message and "dbops migrate healthcare" in refused.value.hint
     assert "pw1" not in from_env.describe() and "***" in from_env.describe()
 
 
@@ -119,4 +121,4 @@ def test_cli_says_which_source_it_used(dbops, healthcare_db):
 def test_malformed_url_is_a_config_error(dbops):
     result = dbops("migrate", "healthcare", "--no-generate", "--database-url", "postgresql://u:hush@localhost/x?bogus_param=1")
     assert result.exit_code == 2, result.output
-    assert "invalid database URL" in result.stderr and "hush" not in result.output
+    assert "not a valid database URL" in result.stderr and "hush" not in result.output

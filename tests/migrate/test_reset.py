@@ -25,7 +25,7 @@ def test_reset_refuses_a_non_local_url_without_force(project, dbops):
     result = dbops("reset", "demo", "--yes", "--database-url", REMOTE, env=proj.env)
 
     assert result.exit_code == 2
-    assert "not the local database nor a loopback/unix-socket host" in result.stderr
+    assert "libpq would connect to db.example.com:5432" in result.stderr and "not this machine" in result.stderr
     assert "s3cret-pw" not in result.output
 
 

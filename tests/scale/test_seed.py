@@ -45,12 +45,13 @@ def _fingerprint(url: str, schema: str) -> dict[str, tuple[int, str]]:
 
 
 def _schema_objects(url: str) -> set[tuple]:
-    return set(_rows(url, """
+    """Constraints and indexes of the public schema, dbops' bookkeeping tables (``dbops_*``) left out."""
+    return {o for o in _rows(url, """
         SELECT 'c', conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
         WHERE connamespace = 'public'::regnamespace
         UNION ALL
         SELECT 'i', tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'
-    """))
+    """) if not o[1].startswith("dbops_")}
 
 
 @pytest.mark.slow
@@ -220,11 +221,12 @@ def test_without_superuser_rights_foreign_keys_are_revalidated(healthcare_db, se
 
 
 def _table_state(url: str) -> set[tuple]:
-    """Constraints, indexes (with their validity and CLUSTER mark) of the public schema."""
-    return _schema_objects(url) | set(_rows(url, """
+    """Constraints, indexes (with their validity and CLUSTER mark) of the public schema (not dbops' bookkeeping)."""
+    indexes = {o for o in _rows(url, """
         SELECT 'x', x.relname, i.indisvalid, i.indisready, i.indisclustered FROM pg_index i
         JOIN pg_class x ON x.oid = i.indexrelid WHERE x.relnamespace = 'public'::regnamespace
-    """))
+    """) if not o[1].startswith("dbops_")}
+    return _schema_objects(url) | indexes
 
 
 def test_fresh_load_is_frozen_and_keeps_cluster_marks(fashion_db, settings):

@@ -206,7 +206,7 @@ def test_statement_timeout_on_every_query(start_studio, shop_db):
     "env, url, force, message",
     [
         ({"DBOPS_ENV": "production"}, None, True, "DBOPS_ENV=production"),
-        ({}, "postgresql://u:s3cret@db.example.com/x", False, "not a local database"),
+        ({}, "postgresql://u:s3cret@db.example.com/x", False, "not this machine"),
     ],
 )
 def test_cli_refuses_write(dbops, env, url, force, message):

@@ -42,8 +42,13 @@ def load_budgets(path: str | Path, *, root: Path | None = None) -> BudgetFile:
         raise InputError(
             f"budgets file {display} not found", hint="create it (see README) or set tool.dbops.budgets.file"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {display}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        data = path.read_bytes()
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{display} is not UTF-8 text (byte 0x{data[exc.start]:02x})", location=f"{display}:{line}",
+                         hint=f"save {path.name} as UTF-8") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise InputError(f"cannot read {display}: {getattr(exc, 'strerror', None) or exc}", location=display) from None
     return parse_budgets(text, path=path, display=display)
 
 
@@ -103,6 +108,7 @@ def _load_yaml(text: str, display: str) -> tuple[Any, _Marks]:
         node = loader.get_single_node()
         if node is None:
             raise InputError("the budgets file is empty", location=f"{display}:1", hint="start with `version: 1`")
+        check_expansion(node, display)
         _walk(node, (), marks, display)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
@@ -112,9 +118,59 @@ def _load_yaml(text: str, display: str) -> tuple[Any, _Marks]:
         raise InputError(f"invalid YAML: {problem}", location=f"{display}:{line}", hint="fix the YAML syntax") from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", location=display) from None
+    except RecursionError:  # the pure-Python loader recurses per nesting level (libyaml stops at its own limit)
+        raise InputError("invalid YAML: nested too deeply to read", location=display,
+                         hint="flatten the nesting") from None
     finally:
         loader.dispose()
     return data, marks
+
+
+#: The most values a budgets file may expand to once its aliases (``*name``) are resolved: a real
+#: file has a few thousand; a 1 KB "billion laughs" file expands to hundreds of millions.
+MAX_YAML_NODES = 100_000
+
+
+def check_expansion(root: Any, display: str, limit: int = MAX_YAML_NODES) -> int:
+    """The number of values ``root`` (a composed YAML node) expands to; InputError past ``limit`` or on a
+    recursive alias. Counted over the shared node graph (each distinct node once), so a bomb costs
+    nothing to detect; nothing is expanded before the count says it is small."""
+    import yaml
+
+    def children(node: Any) -> list[Any]:
+        if isinstance(node, yaml.MappingNode):
+            return [part for pair in node.value for part in pair]
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        return []
+
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # on the current path: meeting one again is a cycle
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            total = 1 + sum(sizes[id(child)] for child in children(node))
+            open_nodes.discard(key)
+            if total > limit:
+                raise InputError(
+                    f"the YAML expands to more than {limit:,} values through its aliases (*name): "
+                    "an alias bomb, or a file far bigger than a budgets file",
+                    location=f"{display}:{node.start_mark.line + 1}",
+                    hint="write the values out instead of repeating aliases",
+                )
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise InputError("a YAML alias refers to a value that contains it (a recursive structure)",
+                             location=f"{display}:{node.start_mark.line + 1}", hint="remove the recursive alias")
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children(node) if id(child) not in sizes)
+    return sizes[id(root)]
 
 
 def _walk(node: Any, path: Path_, marks: _Marks, display: str) -> None:

@@ -87,14 +87,44 @@ class State:
         return self.settings.select(name)
 
     def resolve(self, schema: SchemaSettings, url: str | None = None, *, single: bool) -> ResolvedUrl:
-        """Resolve a schema's URL and say on stderr which source was used (password masked)."""
+        """Resolve a schema's URL and say on stderr which source was used (password masked).
+
+        With several schemas, a URL given for some of them (env, config) while another would
+        fall back to the local database is refused: dbops never mixes them silently.
+        """
         from dbops.config import resolve_url
 
+        command = command_line()
         resolved = resolve_url(
-            self.settings, schema, cli_url=url or self.database_url, single_schema=single, env=self.env
+            self.settings, schema, cli_url=url if url is not None else self.database_url, single_schema=single,
+            env=self.env,
+            command=command,
         )
+        if not single and len(self.settings.schemas) > 1:
+            self._refuse_mixed(command)
         self.note(resolved.describe())
         return resolved
+
+    def _refuse_mixed(self, command: str) -> None:
+        from dbops.config import resolve_url
+        from dbops.errors import UsageError
+
+        everyone = [resolve_url(self.settings, s, single_schema=False, env=self.env, command=command)
+                    for s in self.settings.schemas.values()]
+        given = [r for r in everyone if not r.is_local]
+        missing = [r for r in everyone if r.is_local]
+        if given and missing:
+            from dbops.config.urls import command_with_schema
+
+            first = given[0]
+            unset = " / ".join(self.settings.schema(r.schema).url_env or f"tool.dbops.schemas.{r.schema}.url"
+                               for r in missing)
+            raise UsageError(
+                f"{first.schema} has a database URL (from {first.source}) but "
+                f"{', '.join(r.schema for r in missing)} has none: dbops will not use the local database for "
+                f"{'them' if len(missing) > 1 else 'it'} in the same run",
+                hint=f"name the schema (`{command_with_schema(command, first.schema)}`), or set {unset} too",
+            )
 
     def url_for(self, schema: SchemaSettings, url: str | None = None, *, single: bool) -> str:
         """A usable URL for the schema: the resolved one, or the local database started on demand."""
@@ -108,11 +138,64 @@ class State:
     def note(self, message: str) -> None:
         """A dim line on stderr, once per message per run (hidden with --quiet)."""
         if not self.quiet and message not in self._noted:
+            from rich.markup import escape
+
+            from dbops.config.conninfo import redact
+
             self._noted.add(message)
-            self.err.print(f"[dim]{message}[/dim]")
+            self.err.print(f"[dim]{escape(redact(message))}[/dim]")
 
 
 _STATE = State()
+_COMMAND_LINE: list[str] = []
+_GLOBAL_FLAGS = {"--debug", "--quiet", "-q", "--version"}
+_GLOBAL_WITH_VALUE = {"--format", "-f", "--database-url"}
+
+
+def set_command_line(args: list[str]) -> None:
+    """Remember the arguments of this run (``run`` calls it), for hints that name the command run."""
+    _COMMAND_LINE[:] = list(args)
+
+
+def command_line() -> str:
+    """What the user ran, for hints: ``dbops`` + command words + options, global options moved after
+    the command, every URL-like value replaced by ``…`` (never a password).
+
+    >>> set_command_line(["--debug", "--database-url", "postgresql://u:pw@h/x", "seed", "--scale", "10"])
+    >>> command_line()
+    'dbops seed --scale 10 --database-url …'
+    """
+    args = list(_COMMAND_LINE)
+    moved: list[str] = []
+    while args and args[0].startswith("-"):
+        option = args.pop(0)
+        name = option.split("=", 1)[0]
+        if name in _GLOBAL_WITH_VALUE and "=" not in option and args:
+            value = args.pop(0)
+            if name == "--database-url":
+                moved += [name, "…"]
+            else:
+                moved += [name, value]
+        elif name == "--database-url":
+            moved += [name, "…"]
+        elif name not in _GLOBAL_FLAGS:
+            moved.append(option)
+    shown: list[str] = []
+    hide_next = False
+    for arg in args:
+        if hide_next:
+            shown.append("…")
+            hide_next = False
+        elif arg == "--database-url":
+            shown.append(arg)
+            hide_next = True
+        elif arg.startswith("--database-url="):
+            shown.append("--database-url …")
+        elif "://" in arg or "password" in arg.lower() or "@" in arg:
+            shown.append("…")
+        else:
+            shown.append(arg)
+    return " ".join(["dbops", *shown, *moved])
 
 
 def state() -> State:

@@ -46,10 +46,17 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
             typer.Option("--min-size", help="Skip tables and indexes smaller than this many bytes.",
                          show_default=False, min=0),
         ] = None,
+        pg_schema: Annotated[
+            list[str] | None,
+            typer.Option("--pg-schema", help="Audit only this PostgreSQL schema (namespace); repeatable. "
+                         "Default: every non-system schema.", show_default=False),
+        ] = None,
         fmt: FormatOpt = None,
     ) -> None:
         """Index and schema health audit of a live database (read-only, safe on a production primary).
 
+        With a URL (--database-url or DATABASE_URL) and no SCHEMA it audits that database,
+        whatever it holds: every non-system PostgreSQL schema, or those named with --pg-schema.
         One read-only transaction per server with statement_timeout/lock_timeout,
         catalog and statistics reads only, a constant number of queries. Exit 1
         when an error-severity finding exists.
@@ -59,16 +66,36 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         from dbops.health import CHECKS, audit
 
         st = state()
+        if schema is not None and schema not in st.settings.schemas:
+            from dbops.errors import UsageError
+
+            raise UsageError(
+                f"unknown schema {schema!r}: SCHEMA is one of the project's ({', '.join(st.settings.schemas) or 'none'})",
+                hint=f"to audit the PostgreSQL schema {schema!r} of a database: "
+                f"`dbops check indexes --database-url … --pg-schema {schema}`",
+            )
         settings = _with_exclusions(st.settings, exclude_schema, min_size)
-        urls = list(database_url or [])
+        urls = list(database_url or []) or ([st.database_url] if st.database_url else [])
         replicas = [validate_url(u, "--database-url") for u in urls[1:]]
         results: list[tuple[str, Report]] = []
-        for sch in st.schemas(schema):
-            primary = st.url_for(sch, urls[0] if urls else None, single=schema is not None)
-            what = f"{sch.name}: auditing" + (f" (primary + {len(replicas)} replica(s))" if replicas else "")
+        targets: list[tuple[str, str]] = []
+        if schema is None and (urls or st.env.get("DATABASE_URL")):
+            # A DBA audits a database: the one named, whatever it holds (not one of the project's schemas).
+            source = "--database-url" if urls else "env:DATABASE_URL"
+            primary = validate_url(urls[0] if urls else st.env["DATABASE_URL"], source.removeprefix("env:"))
+            from dbops.config import database_name, mask_url
+
+            st.note(f"auditing database {database_name(primary) or '(default)'}: {mask_url(primary)} (from {source})")
+            targets.append(("", primary))
+        else:
+            for sch in st.schemas(schema):
+                targets.append((sch.name, st.url_for(sch, urls[0] if urls else None, single=schema is not None)))
+        for name, primary in targets:
+            what = f"{name or 'database'}: auditing" + (f" (primary + {len(replicas)} replica(s))" if replicas else "")
             with st.err.status(what + "…"):
-                report = audit([primary, *replicas], settings, schema_only=schema_only, exclude=exclude or ())
-            results.append((sch.name, report))
+                report = audit([primary, *replicas], settings, schema_only=schema_only, exclude=exclude or (),
+                               pg_schemas=pg_schema or None)
+            results.append((name, report))
         if len(results) == 1:
             combined = results[0][1]
         else:
@@ -80,7 +107,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         chosen = st.output_format(fmt)
         if chosen is OutputFormat.text:
             for name, report in results:
-                render_report(st.console, report, title=f"{name}: {_headline(report)}")
+                render_report(st.console, report, title=f"{name}: {_headline(report)}" if name else _headline(report))
             code = combined.exit_code()
         else:
             rule_docs = {name: c.summary for name, c in CHECKS.items()}

@@ -24,7 +24,11 @@ from dbops.cli import (
 from dbops.cli.common import DatabaseUrlOpt, OutputFormat, reset_state
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from click import ClickException
+
+    from dbops.errors import DbopsError
 
 app = typer.Typer(
     name="dbops",
@@ -68,40 +72,99 @@ for module in (db_cmds, typegen_cmds, schema_cmds, studio_cmds, lint_cmds, healt
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI; map errors to exit codes (docs/design.md "Exit codes") and print them on one line."""
+    """Run the CLI; map errors to exit codes (docs/design.md "Exit codes") and print them on one line,
+    secrets redacted. ``--debug`` adds the traceback (redacted too) but never changes the exit code.
+    """
+    from dbops.cli.common import set_command_line
     from dbops.errors import DbopsError
 
     # typer may vendor click (typer._click): take the classes from typer itself.
     click_exception: type[ClickException] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    set_command_line(args)
+    if "dbops.config.conninfo" in sys.modules:  # the secrets of this run only (tests run the CLI many times
+        sys.modules["dbops.config.conninfo"].forget_secrets()  # in one process); not imported: none yet
+    install_redacting_hooks()
     try:
         result = app(args=args, prog_name="dbops", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except typer.Exit as exc:
         code = exc.exit_code
     except click_exception as exc:
-        exc.show()
+        import io
+
+        from dbops.config.conninfo import redact
+
+        shown = io.StringIO()
+        exc.show(file=shown)  # the usage error may quote an argument (a URL given without --database-url)
+        sys.stderr.write(redact(shown.getvalue()))
         code = exc.exit_code
     except typer.Abort:
         sys.stderr.write("aborted\n")
         code = 1
     except DbopsError as exc:
         if debug:
-            raise
-        sys.stderr.write(f"error: {exc.one_line()}\n")
+            _print_traceback(exc)
+        sys.stderr.write(redacted_line(exc) + "\n")
         code = exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if debug:
+            _print_traceback(exc)
         sys.stderr.write("interrupted\n")
         code = 130
     except Exception as exc:  # an unexpected bug: one line unless --debug
         if debug:
-            raise
-        from dbops.config.urls import mask_url
+            _print_traceback(exc)
+        from dbops.config.conninfo import redact
 
-        sys.stderr.write(f"internal error: {type(exc).__name__}: {mask_url(str(exc)).splitlines()[0] if str(exc) else ''}"
-                         " (rerun with --debug for the traceback, and report it)\n")
+        text = str(exc).strip()
+        sys.stderr.write(redact(f"internal error: {type(exc).__name__}: {text.splitlines()[0] if text else ''}")
+                         + " (rerun with --debug for the traceback, and report it)\n")
         code = 70
     if argv is None:
         sys.exit(code)
     return code
+
+
+def redacted_line(exc: DbopsError) -> str:
+    """``label: location: message — hint`` with secrets removed (the hint is dbops' own text: only known
+    secrets are removed from it, its example URLs stay readable)."""
+    from dbops.config.conninfo import redact
+
+    text = redact(f"{exc.location}: {exc.message}" if exc.location else exc.message)
+    if exc.hint:
+        text = f"{text} — {redact(exc.hint, structural=False)}"
+    return f"{exc.label}: {text}"
+
+
+def _print_traceback(exc: BaseException) -> None:
+    import traceback
+
+    from dbops.config.conninfo import redact
+
+    sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+    sys.stderr.flush()
+
+
+def install_redacting_hooks() -> None:
+    """Tracebacks printed outside ``run`` (an uncaught error, a failing thread) are redacted too."""
+    import threading
+    import traceback
+
+    def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        from dbops.config.conninfo import redact
+
+        sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))
+
+    def thread_excepthook(hook_args: threading.ExceptHookArgs) -> None:
+        from dbops.config.conninfo import redact
+
+        if hook_args.exc_type is SystemExit:
+            return
+        name = hook_args.thread.name if hook_args.thread else "a thread"
+        text = "".join(traceback.format_exception(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback))
+        sys.stderr.write(redact(f"exception in {name}:\n{text}"))
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_excepthook

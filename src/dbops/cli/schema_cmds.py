@@ -136,21 +136,29 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
     ) -> None:
         """Drop the schema's objects, migrate to head and seed (dev databases only).
 
-        Refused when DBOPS_ENV=production (always) and, without --force, when the URL is
-        neither the local database nor a loopback/unix-socket host. Asks you to type the
-        schema name unless --yes.
+        Refused when DBOPS_ENV is production, prod or live (always) and, without --force, when
+        the server libpq would really reach (URL, PGHOST/PGHOSTADDR/PGSERVICE…, then the
+        connection itself) is not on this machine. Asks you to type the schema name unless --yes.
         """
+        from dbops.localdb.target import is_production
         from dbops.seed import admin_password, hash_password
         from dbops.workflows.reset import check_reset_allowed, reset
 
         st = state()
-        production = st.env.get("DBOPS_ENV", "").strip().lower() == "production"
+        production = is_production(st.env)
         selected = st.schemas(schema)
         resolved = {}
-        for sch in selected:  # every guard before anything is touched
+        urls = {}
+        for sch in selected:  # every guard before anything is touched (or asked)
             res = st.resolve(sch, database_url, single=schema is not None)
-            check_reset_allowed(sch.name, res.url, local=res.is_local, force=force, production=production)
+            check_reset_allowed(sch.name, res.url, local=res.is_local, force=force, production=production,
+                                settings=st.settings)
             resolved[sch.name] = res
+        for sch in selected:  # the local cluster's URL too (the environment could send it elsewhere), then
+            urls[sch.name] = resolved[sch.name].url or _local_url(sch)  # each connection itself
+            guard = check_reset_allowed(sch.name, urls[sch.name], force=force, settings=st.settings)
+            if guard is not None:
+                guard.check(urls[sch.name])
         if not yes:
             for sch in selected:
                 _confirm(sch.name, resolved[sch.name].masked, seed=not no_seed)
@@ -158,7 +166,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         pw_hash = hash_password(password.password) if password is not None else None
         for sch in selected:
             res = resolved[sch.name]
-            url = res.url or _local_url(sch)
+            url = urls[sch.name]
             with st.err.status(f"resetting {sch.name}…"):
                 result = reset(st.settings, sch, url, local=res.is_local, force=force, production=production,
                                admin_password_hash=pw_hash, detect_admin=bool(password and password.generated),

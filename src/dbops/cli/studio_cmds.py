@@ -29,9 +29,10 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         """Local web UI on 127.0.0.1: tables of both schemas (or SCHEMA), rows, filters, foreign keys.
 
         The printed URL carries a one-time token; the studio answers nothing without it.
-        Read-only unless --write; --write is refused with DBOPS_ENV=production, and on a
-        database that is not local unless --force. Columns that look like secrets
-        (password, token, key, hash…) and [tool.dbops.studio] secret_columns are never shown.
+        Read-only unless --write; --write is refused with DBOPS_ENV=production (prod, live), and on
+        a database that is not on this machine unless --force (judged where libpq really connects).
+        Columns that look like secrets (password, token, key, hash…) and [tool.dbops.studio]
+        secret_columns are never shown.
         """
         from dbops.studio import StudioOptions, StudioServer, Target, check_write_allowed
         from dbops.studio.server import duration_ms
@@ -44,7 +45,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
             url = resolved.url or st.url_for(sch, database_url, single=single)
             targets.append(Target(sch.name, url, local=resolved.is_local))
         if write:
-            check_write_allowed(targets, force=force, env=st.env)
+            check_write_allowed(targets, force=force, env=st.env, settings=st.settings)
         config = st.settings.studio
         options = StudioOptions(
             write=write,

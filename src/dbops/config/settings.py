@@ -185,6 +185,16 @@ class Settings:
                 f"unknown schema {name!r}", hint=f"known schemas: {known} (declare it under [tool.dbops.schemas])"
             ) from None
 
+    def location_of(self, section: str, key: str) -> str | None:
+        """``pyproject.toml:LINE`` of ``key`` in ``[section]`` (for errors about a value; None without a file)."""
+        if self.config_file is None:
+            return None
+        try:
+            text = self.config_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return str(self.config_file)
+        return _Locator(self.config_file, text).at(section, key)
+
     def select(self, name: str | None) -> list[SchemaSettings]:
         """One named schema, or all of them in declaration order."""
         return [self.schema(name)] if name else list(self.schemas.values())
@@ -210,8 +220,11 @@ def find_project_root(start: Path | None = None) -> Path:
     start = (start or Path.cwd()).resolve()
     for candidate in (start, *start.parents):
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and "[tool.dbops" in pyproject.read_text(encoding="utf-8", errors="replace"):
-            return candidate
+        try:
+            if pyproject.is_file() and "[tool.dbops" in pyproject.read_text(encoding="utf-8", errors="replace"):
+                return candidate
+        except OSError:  # unreadable: not ours to judge here; load_settings reports it if it is the one
+            continue
     return start
 
 
@@ -228,7 +241,7 @@ def load_settings(root: Path | None = None, *, env: typing.Mapping[str, str] | N
     table: dict[str, Any] = {}
     text = ""
     if pyproject.is_file():
-        text = pyproject.read_text(encoding="utf-8")
+        text = read_text_file(pyproject, what="pyproject.toml")
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -237,8 +250,48 @@ def load_settings(root: Path | None = None, *, env: typing.Mapping[str, str] | N
                 f"invalid TOML: {exc}", location=f"{pyproject}:{line}" if line else str(pyproject),
                 hint="fix the syntax of pyproject.toml",
             ) from None
-        table = data.get("tool", {}).get("dbops", {})
+        except RecursionError:  # tomllib recurses per nested array/inline table
+            raise ConfigError(
+                "invalid TOML: arrays or inline tables nested too deeply to read",
+                location=f"{pyproject}:{_deepest_line(text)}", hint="flatten the nesting in pyproject.toml",
+            ) from None
+        tool = data.get("tool", {})
+        table = tool.get("dbops", {}) if isinstance(tool, dict) else {}
+        if not isinstance(table, dict):
+            raise ConfigError("[tool.dbops] must be a table", location=str(pyproject), hint="write [tool.dbops]")
     return _build(table, root, pyproject if table else None, text)
+
+
+def read_text_file(path: Path, *, what: str) -> str:
+    """A config/input file as UTF-8 text; unreadable or not UTF-8 is a ConfigError at file:line (exit 2)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what}: {exc.strerror or exc}", location=str(path),
+                          hint="check the file's permissions") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(f"{what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column})",
+                          location=f"{path}:{line}", hint=f"save {path.name} as UTF-8") from None
+
+
+def _deepest_line(text: str) -> int:
+    """The line where bracket nesting is deepest (where a too-deep structure is)."""
+    depth = deepest = 0
+    line = best = 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, best = depth, line
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return best
 
 
 def _build(table: dict[str, Any], root: Path, config_file: Path | None, text: str) -> Settings:
@@ -312,8 +365,21 @@ def _section(where: _Locator, path: str, cls: type, raw: dict[str, Any],
             raise where.unknown(path, key, fields)
         if not _is_instance(value, hints[key]):
             raise where.bad_type(path, key, hints[key], value)
+        if _has_nul(value):  # TOML's \u0000: no path, name or SQL setting may hold one
+            raise ConfigError(f"setting '{path}.{key}' contains a NUL character (\\u0000)",
+                              location=where.at(path, key), hint="remove it")
         out[key] = value
     return out
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 def _is_instance(value: Any, hint: Any) -> bool:

@@ -1,9 +1,15 @@
-"""Database URLs: where each schema's URL comes from, and masking passwords.
+"""Database URLs: where each schema's URL comes from, validated and canonical, passwords masked.
+
+Every URL dbops is given (``--database-url``, ``<SCHEMA>_DATABASE_URL``, ``DATABASE_URL``,
+``url =`` in config) is parsed as libpq parses it (``dbops.config.conninfo``), in either of
+libpq's forms (a ``postgresql://`` URL or ``host=… dbname=…`` keywords), and passed around
+as one canonical ``postgresql://`` URL. A malformed one is a ConfigError (exit 2) that names
+where it came from, the character position and what is wrong — never the text itself.
 
 >>> mask_url("postgresql://app:s3cret@db.example:5432/healthcare")
 'postgresql://app:***@db.example:5432/healthcare'
->>> mask_url("postgresql://app@db/x")
-'postgresql://app@db/x'
+>>> mask_url("postgresql://app:a/b#c?d@db/x"), mask_url("host=db password=hunter2 dbname=x")
+('postgresql://app:***@db/x', 'host=db password=*** dbname=x')
 """
 
 from __future__ import annotations
@@ -12,19 +18,17 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
+from dbops.config.conninfo import ConnInfoError, is_url, mask_conninfo, parse_conninfo, to_url
 from dbops.config.settings import SchemaSettings, Settings
-from dbops.errors import ConfigError
+from dbops.errors import ConfigError, UsageError
 
-_PASSWORD_IN_NETLOC = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/]*):(?P<pw>[^@/]*)@", re.I)
-_PASSWORD_IN_QUERY = re.compile(r"(?i)([?&]password=)[^&]*")
+URL_FORM_HINT = "use postgresql://user:password@host:port/database (percent-encode / @ % in the password)"
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (netloc and ``?password=``)."""
-    masked = _PASSWORD_IN_NETLOC.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
-    return _PASSWORD_IN_QUERY.sub(r"\1***", masked)
+    """The URL (or keyword DSN, or anything else) with every password replaced by ``***``."""
+    return mask_conninfo(url)
 
 
 @dataclass(frozen=True)
@@ -56,69 +60,117 @@ def resolve_url(
     cli_url: str | None = None,
     single_schema: bool = False,
     env: Mapping[str, str],
+    command: str = "dbops COMMAND",
 ) -> ResolvedUrl:
-    """Resolve a schema's URL in the documented order.
+    """Resolve a schema's URL in the documented order; the URL returned is canonical (``to_url``).
 
     ``--database-url`` (only with a single schema), ``<SCHEMA>_DATABASE_URL``,
     ``DATABASE_URL`` (only when one schema is named), ``[tool.dbops.schemas.X].url``,
-    then the local database (``url=None``, ``source='local'``).
+    then the local database (``url=None``, ``source='local'``). A URL that cannot be
+    attributed to one schema (``--database-url`` or ``DATABASE_URL`` with several schemas)
+    is refused (UsageError, exit 2) rather than ignored: ``command`` (what the user ran)
+    goes into the hint.
     """
+    several = not single_schema and len(settings.schemas) > 1
+    if cli_url is not None and not cli_url.strip():
+        raise UsageError("--database-url is empty", hint="give a URL (postgresql://…), or leave the option out")
     if cli_url:
-        if not single_schema and len(settings.schemas) > 1:
-            raise ConfigError(
-                "--database-url needs a single SCHEMA", hint="name the schema: e.g. `dbops status healthcare --database-url …`"
+        if several:
+            raise UsageError(
+                "--database-url needs a single SCHEMA: dbops cannot tell which schema's database it is",
+                hint=f"name the schema: `{command_with_schema(command, schema.name)}`",
             )
         return ResolvedUrl(schema.name, validate_url(cli_url, "--database-url"), "--database-url")
     if schema.url_env and env.get(schema.url_env):
         return ResolvedUrl(schema.name, validate_url(env[schema.url_env], schema.url_env), f"env:{schema.url_env}")
-    if single_schema and env.get("DATABASE_URL"):
+    if env.get("DATABASE_URL"):
+        if several:
+            raise UsageError(
+                "DATABASE_URL is set but no SCHEMA is named: dbops cannot tell which schema's database it is",
+                hint=f"name the schema (`{command_with_schema(command, schema.name)}`), or set "
+                + " / ".join(s.url_env for s in settings.schemas.values() if s.url_env)
+                + " instead",
+            )
         return ResolvedUrl(schema.name, validate_url(env["DATABASE_URL"], "DATABASE_URL"), "env:DATABASE_URL")
     if schema.url:
-        return ResolvedUrl(schema.name, validate_url(schema.url, f"tool.dbops.schemas.{schema.name}.url"), "config")
+        origin = f"tool.dbops.schemas.{schema.name}.url"
+        location = settings.location_of(f"tool.dbops.schemas.{schema.name}", "url")
+        return ResolvedUrl(schema.name, validate_url(schema.url, origin, location=location), "config")
     return ResolvedUrl(schema.name, None, "local")
 
 
-def validate_url(url: str, origin: str) -> str:
-    """Accept ``postgresql://`` / ``postgres://`` / ``postgresql+psycopg://`` URLs only."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+def command_with_schema(command: str, schema: str) -> str:
+    """The command line ``command`` with ``schema`` put after its command words (for hints).
+
+    >>> command_with_schema("dbops seed --scale 100 --database-url …", "fashion")
+    'dbops seed fashion --scale 100 --database-url …'
+    >>> command_with_schema("dbops check indexes", "healthcare")
+    'dbops check indexes healthcare'
+    """
+    words = command.split(" ")
+    at = 1
+    groups = {"check", "db", "partitions"}
+    if len(words) > 1 and words[1] in groups:
+        at = 3
+    elif len(words) > 1:
+        at = 2
+    return " ".join([*words[:at], schema, *words[at:]])
+
+
+def validate_url(url: str, origin: str, *, location: str | None = None) -> str:
+    """The canonical ``postgresql://`` URL of ``url`` (URL or keyword DSN), or a ConfigError naming ``origin``."""
+    try:
+        params = parse_conninfo(url)
+    except ConnInfoError as exc:
         raise ConfigError(
-            f"{origin}: {mask_url(url)!r} is not a PostgreSQL URL",
-            hint="use postgresql://user:password@host:port/database",
-        )
-    return url
+            f"{origin}: not a valid database URL: {exc}",
+            hint=exc.hint or URL_FORM_HINT,
+            location=location,
+        ) from None
+    return to_url(params)
+
+
+def _params(url: str) -> dict[str, str]:
+    try:
+        return parse_conninfo(url)
+    except ConnInfoError as exc:
+        raise ConfigError(f"not a valid database URL: {exc}", hint=exc.hint or URL_FORM_HINT) from None
 
 
 def libpq_url(url: str) -> str:
-    """The URL as libpq/psql want it (no SQLAlchemy driver suffix).
+    """The URL as libpq/psql want it (no SQLAlchemy driver suffix); keyword DSNs pass unchanged.
 
     >>> libpq_url("postgresql+psycopg://u@h/db")
     'postgresql://u@h/db'
     """
-    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url.strip()) if is_url(url) else url
 
 
 def sqlalchemy_url(url: str) -> str:
-    """The URL for SQLAlchemy with the psycopg 3 driver.
+    """The URL for SQLAlchemy with the psycopg 3 driver (a keyword DSN becomes a URL first).
 
     >>> sqlalchemy_url("postgresql://u@/db?host=/tmp/s")
     'postgresql+psycopg://u@/db?host=/tmp/s'
     """
-    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", url)
+    if not is_url(url):
+        url = to_url(_params(url))
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", url.strip())
 
 
 def url_endpoint(url: str) -> str:
-    """``host:port`` (or the socket directory) a URL points at, for error messages.
+    """``host:port`` (or the socket directory) a URL names first, for messages; never fails.
 
     >>> url_endpoint("postgresql://u:p@db.example:6543/x")
     'db.example:6543'
     >>> url_endpoint("postgresql://u@/x?host=/run/pg&port=5999")
     '/run/pg:5999'
     """
-    parts = urlsplit(libpq_url(url))
-    query = dict(parse_qsl(parts.query))
-    host = unquote(parts.hostname or "") or query.get("host") or "localhost"
-    port = (parts.port if parts.hostname else None) or query.get("port") or 5432
+    try:
+        params = parse_conninfo(url)
+    except ConnInfoError:
+        return "(an invalid URL)"
+    host = (params.get("hostaddr") or params.get("host") or "").split(",")[0] or "localhost"
+    port = (params.get("port") or "").split(",")[0] or "5432"
     return f"{host}:{port}"
 
 
@@ -128,7 +180,7 @@ def database_name(url: str) -> str:
     >>> database_name("postgresql://u@h:5432/healthcare?sslmode=disable")
     'healthcare'
     """
-    return unquote(urlsplit(url).path.lstrip("/"))
+    return _params(url).get("dbname", "")
 
 
 def url_with_database(url: str, database: str) -> str:
@@ -137,11 +189,15 @@ def url_with_database(url: str, database: str) -> str:
     >>> url_with_database("postgresql://postgres@/postgres?host=/run/pg&port=5999", "healthcare")
     'postgresql://postgres@/healthcare?host=/run/pg&port=5999'
     """
-    return urlunsplit(urlsplit(url)._replace(path="/" + quote(database)))
+    return to_url({**_params(url), "dbname": database})
 
 
 def is_local_url(url: str) -> bool:
-    """True when every host of the URL is a unix socket, ``localhost`` or a loopback address.
+    """True when every host the URL *text* names is a unix socket, ``localhost`` or a loopback address.
+
+    Only the text: the guards of destructive commands use ``dbops.localdb.target.require_local``,
+    which also weighs the environment (``PGHOST``, ``PGHOSTADDR``, ``PGSERVICE``…) and checks
+    the connection itself.
 
     >>> is_local_url("postgresql://u@/db?host=/tmp/sock&port=5999"), is_local_url("postgresql:///db")
     (True, True)
@@ -154,21 +210,12 @@ def is_local_url(url: str) -> bool:
     >>> is_local_url("postgresql://u@/db?host=localhost,db.example.com")
     False
     """
-    parts = urlsplit(libpq_url(url))
-    query = dict(parse_qsl(parts.query))
-    netloc_hosts = parts.netloc.rsplit("@", 1)[-1]
-    hosts: list[str] = []
-    for item in netloc_hosts.split(","):
-        host = item.strip()
-        if host.startswith("["):
-            host = host[1:].split("]", 1)[0]
-        elif ":" in host:
-            host = host.rsplit(":", 1)[0]
-        if host:
-            hosts.append(unquote(host))
-    hosts += [h for h in query.get("host", "").split(",") if h] + [h for h in query.get("hostaddr", "").split(",") if h]
-    if not hosts:
-        return True  # libpq's default: the unix socket
+    try:
+        params = parse_conninfo(url)
+    except ConnInfoError:
+        return False
+    hosts = [h for h in params.get("host", "").split(",") if h]
+    hosts += [h for h in params.get("hostaddr", "").split(",") if h]
     return all(_is_local_host(h) for h in hosts)
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from dbops.config.urls import libpq_url, mask_url, sqlalchemy_url, url_endpoint
+from dbops.config.conninfo import redact
+from dbops.config.urls import URL_FORM_HINT, libpq_url, mask_url, sqlalchemy_url, url_endpoint, validate_url
 from dbops.errors import ConfigError, DatabaseUnavailable, OperationFailed
 
 if TYPE_CHECKING:
@@ -20,20 +21,32 @@ if TYPE_CHECKING:
     from psycopg.abc import QueryNoTemplate as Query
 
 
+class ConnectionCheck(Protocol):
+    """Something that vets a new connection (``dbops.localdb.target.LocalGuard``: is it this machine's?)."""
+
+    def confirm(self, conn: psycopg.Connection[Any]) -> None: ...
+
+
 def connect(
     url: str,
     *,
     autocommit: bool = False,
     connect_timeout: int = 10,
     application_name: str = "dbops",
+    guard: ConnectionCheck | None = None,
     **kwargs: Any,
 ) -> psycopg.Connection:
-    """Open a psycopg connection; an unreachable/refusing server raises DatabaseUnavailable."""
+    """Open a psycopg connection; an unreachable/refusing server raises DatabaseUnavailable.
+
+    The URL is validated first (a malformed one is a ConfigError naming the position, exit 2);
+    ``guard`` (from ``dbops.localdb.target.require_local``) confirms the connection is local, or closes it and raises.
+    """
     import psycopg
 
+    conninfo = validate_url(libpq_url(url), "database URL")
     try:
-        return psycopg.connect(
-            libpq_url(url),
+        conn = psycopg.connect(
+            conninfo,
             autocommit=autocommit,
             connect_timeout=connect_timeout,
             application_name=application_name,
@@ -41,12 +54,13 @@ def connect(
         )
     except psycopg.OperationalError as exc:
         raise unavailable(url, exc) from None
-    except psycopg.ProgrammingError as exc:  # libpq rejected the URL itself (bad parameter, bad syntax)
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "malformed"
+    except (psycopg.ProgrammingError, ValueError) as exc:  # libpq rejected a value the parser let through
         raise ConfigError(
-            f"invalid database URL {mask_url(url)}: {detail}",
-            hint="use postgresql://user:password@host:port/database[?param=value]",
+            f"invalid database URL {mask_url(url)}: {first_line(exc, 'malformed')}", hint=URL_FORM_HINT
         ) from None
+    if guard is not None:
+        guard.confirm(conn)
+    return conn
 
 
 @contextmanager
@@ -76,10 +90,15 @@ def create_engine(url: str, *, application_name: str = "dbops", connect_args: di
     )
 
 
+def first_line(exc: BaseException, default: str = "") -> str:
+    """The first line of an exception's message, secrets redacted (``default`` when it has none)."""
+    text = str(exc).strip()
+    return redact(text.splitlines()[0]) if text else default or type(exc).__name__
+
+
 def unavailable(url: str, exc: BaseException) -> DatabaseUnavailable:
     """A DatabaseUnavailable for ``url`` that never shows its password."""
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    detail = detail.replace(url, mask_url(url))
+    detail = first_line(exc).replace(url, mask_url(url))
     return DatabaseUnavailable(
         f"cannot connect to {url_endpoint(url)} ({mask_url(url)}): {detail}",
         hint="check that the server runs and the URL is right, or unset it to use the local database",

@@ -50,6 +50,14 @@ def audit(
     per_server = [c for c in checks if c.per_server]
     replicas = [run_checks(url, per_server, params, on_query=on_query, **timeouts) for url in urls[1:]] if per_server else []
     raw = primary.context
+    if pg_schemas:
+        present = set(raw.get("namespaces") or ())
+        missing = [name for name in pg_schemas if name not in present]
+        if missing:
+            raise UsageError(
+                f"--pg-schema: no schema {', '.join(repr(m) for m in missing)} in database {raw['database']}",
+                hint=f"its schemas: {', '.join(sorted(present)) or 'none'}",
+            )
     ctx = Context(
         database=raw["database"],
         server_version=raw["server_version"],
@@ -81,6 +89,7 @@ def audit(
         "server_version": ctx.server_version,
         "schema_only": schema_only,
         "checks": [c.name for c in checks],
+        "pg_schemas": list(pg_schemas) if pg_schemas else None,
         "queries": primary.queries + sum(r.queries for r in replicas),
         "queries_per_server": [primary.queries, *(r.queries for r in replicas)],
         "elapsed_ms": round(elapsed * 1000, 1),

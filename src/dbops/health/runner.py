@@ -43,6 +43,9 @@ SELECT current_database() AS database,
        pg_is_in_recovery() AS in_recovery,
        (SELECT d.stats_reset FROM pg_stat_database d WHERE d.datname = current_database()) AS stats_reset,
        pg_postmaster_start_time() AS postmaster_start,
+       (SELECT coalesce(json_agg(n.nspname ORDER BY n.nspname), '[]') FROM pg_namespace n
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+       ) AS namespaces,
        -- leaves per root partitioned table/index, walking pg_inherits (pg_partition_tree() would lock them all)
        (WITH RECURSIVE tree AS (
             SELECT c.oid AS root, c.oid AS relid, c.relkind

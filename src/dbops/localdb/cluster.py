@@ -127,12 +127,16 @@ class LocalCluster:
         )
 
     def url(self, database: str = "postgres") -> str:
-        """``postgresql://postgres@/DB?host=SOCKETDIR&port=PORT`` (psql, psycopg and SQLAlchemy accept it)."""
+        """``postgresql://postgres@/DB?host=SOCKETDIR&port=PORT&hostaddr=`` (psql, psycopg and SQLAlchemy accept it).
+
+        The explicit empty ``hostaddr`` keeps ``PGHOSTADDR`` (or a ``PGSERVICE`` definition) from
+        sending dbops' connections to its own cluster to another server: libpq prefers hostaddr to host.
+        """
         state = self._read_state()
         if not state:
             raise LocalDatabaseError("the local database is not initialised", hint="run `dbops db start`")
         host = quote(state["socket_dir"], safe="/")
-        return f"postgresql://{SUPERUSER}@/{quote(database)}?host={host}&port={state['port']}"
+        return f"postgresql://{SUPERUSER}@/{quote(database)}?host={host}&port={state['port']}&hostaddr="
 
     def ensure_database(self, name: str, *, template: str | None = None) -> str:
         """Start the cluster if needed and create ``name`` if missing; returns its URL."""

@@ -28,7 +28,8 @@ roll back, and the tables already committed are emptied again with one
 ``TRUNCATE`` of all the seeded tables (the seed only starts on an empty
 schema), so a failed run leaves the schema as it found it. Only a killed
 client process (no chance to clean up) can leave some tables loaded; the next
-run then refuses the non-empty schema and says to run ``dbops reset``. The
+run finds the run still marked ``running`` in ``dbops_seed_runs`` (``runs``), refuses
+the partial dataset (``--append`` too) and says to run ``dbops reset SCHEMA --no-seed``. The
 monthly partitions created before the load stay, empty (as ``dbops partitions
 ensure`` would have made them). A single transaction across connections would
 need two-phase commit (``max_prepared_transactions`` > 0, off by default),
@@ -67,6 +68,8 @@ from dbops.scale.stream import CHUNK, Router, Spools, copy_sql, encoder_for
 
 if TYPE_CHECKING:
     import psycopg
+
+    from dbops.localdb.target import LocalGuard
 
 Progress = Callable[..., None]  # progress(table, rows_done, rows_expected)
 
@@ -284,8 +287,10 @@ class ParallelLoad:
     """
 
     def __init__(self, url: str, catalog: dict[str, list[Column]], routers: dict[str, Router | None], *,
-                 progress: Progress | None, timings: Timings, workers: int | None = None) -> None:
+                 progress: Progress | None, timings: Timings, workers: int | None = None,
+                 guard: LocalGuard | None = None) -> None:
         self.url = url
+        self.guard = guard
         self.catalog = catalog
         self.routers = routers
         self.user_progress = progress
@@ -306,6 +311,9 @@ class ParallelLoad:
         self.counts: dict[str, int] = {}
         self.busy = 0  # loaders inside a table's work
         self.generating = True
+        self.emptied: list[str] | None = None  # after a failure: committed tables emptied again
+        self.left_behind: list[str] = []  # after a failure: committed tables that could not be emptied
+        self.cleanup_error: BaseException | None = None
 
     def run(self, data: Any) -> dict[str, int]:
         """Generate in this thread, load in the loader threads; on any failure undo and re-raise."""
@@ -391,7 +399,7 @@ class ParallelLoad:
     def _loader(self) -> None:
         conn = None
         try:
-            conn = connect(self.url, application_name="dbops seed")
+            conn = connect(self.url, application_name="dbops seed", guard=self.guard)
             with self.lock:
                 self.connections.append(conn)
             while (job := self._next_job(conn)) is not None:
@@ -524,16 +532,25 @@ class ParallelLoad:
                 getattr(conn, "cancel_safe", conn.cancel)()  # cancel_safe: psycopg >= 3.2
 
     def _cleanup(self) -> None:
-        """Empty the tables again after a failure (all of them: they were empty when the seed started)."""
+        """Empty the tables again after a failure (all of them: they were empty when the seed started).
+
+        Sets ``emptied`` (the committed tables, now empty again) or, when emptying them failed or was
+        interrupted (a second Ctrl-C), ``left_behind`` (the tables still holding synthetic rows).
+        """
         if not self.committed:
+            self.emptied = []
             return
         with self.timings("cleanup after failure"):
             try:
-                with connection(self.url) as conn:
+                with connection(self.url, application_name="dbops seed") as conn:
                     conn.execute(f"TRUNCATE {', '.join(quote(t) for t in self.catalog)}")
-            except Exception as exc:
-                raise OperationFailed(
-                    f"the seed failed ({self.error}) and emptying the tables it had loaded failed too ({exc}): "
-                    f"{', '.join(self.committed)} still hold synthetic rows",
-                    hint="run `dbops reset` for this schema",
-                ) from self.error
+            except BaseException as exc:  # KeyboardInterrupt too: say what is left, then report the first error
+                self.left_behind = list(self.committed)
+                self.cleanup_error = exc
+                return
+        self.emptied = list(self.committed)
+
+    @property
+    def in_flight(self) -> list[str]:
+        """Tables whose load had started but not committed (rolled back with their transaction)."""
+        return [job.table for job in self.all_jobs if job.table not in self.committed]

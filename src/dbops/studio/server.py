@@ -11,37 +11,30 @@ import socket
 import threading
 from collections.abc import Mapping
 
-from dbops.config import is_local_url, mask_url
-from dbops.errors import RefusedError, UsageError
+from dbops.config import Settings
+from dbops.errors import UsageError
+from dbops.localdb.target import ensure_local
 from dbops.studio.app import StudioApp, StudioOptions, Target, create_app
 
 
-def check_write_allowed(targets: list[Target], *, force: bool, env: Mapping[str, str]) -> None:
-    """Refuse ``--write`` with ``DBOPS_ENV=production`` (always) and on a non-local target (unless ``force``).
+def check_write_allowed(targets: list[Target], *, force: bool, env: Mapping[str, str],
+                        settings: Settings | None = None) -> None:
+    """Refuse ``--write`` with ``DBOPS_ENV=production|prod|live`` (always) and on a target that is not on this
+    machine (unless ``force``): dbops' one local-only guard (``dbops.localdb.target.ensure_local``), which
+    judges where libpq really connects (``PGHOST``/``PGHOSTADDR``/``PGSERVICE``…) and confirms it on a
+    connection.
 
-    The one place the studio judges whether a target is local.
-
-    >>> check_write_allowed([Target("healthcare", "postgresql://u@/h?host=/tmp/s")], force=False, env={})
     >>> check_write_allowed([Target("fashion", "postgresql://u:pw@db.example.com/f")], force=False, env={})
     Traceback (most recent call last):
     ...
-    dbops.errors.RefusedError: --write on fashion (postgresql://u:***@db.example.com/f), which is not a local database
+    dbops.errors.RefusedError: refusing studio fashion --write: libpq would connect to db.example.com:5432 [host from the URL], a host name that does not resolve here — not this machine
     >>> check_write_allowed([Target("fashion", "postgresql://u@localhost/f")], force=True, env={"DBOPS_ENV": "production"})
     Traceback (most recent call last):
     ...
-    dbops.errors.RefusedError: --write refused: DBOPS_ENV=production
+    dbops.errors.RefusedError: refusing studio fashion --write: DBOPS_ENV=production says this is production
     """
-    if env.get("DBOPS_ENV", "").strip().lower() == "production":
-        raise RefusedError(
-            "--write refused: DBOPS_ENV=production",
-            hint="browse read-only (drop --write); --force does not override DBOPS_ENV=production",
-        )
     for target in targets:
-        if not force and not target.local and not is_local_url(target.url):
-            raise RefusedError(
-                f"--write on {target.name} ({mask_url(target.url)}), which is not a local database",
-                hint="browse it read-only (drop --write), or pass --force if you really mean to edit it",
-            )
+        ensure_local(target.url, action=f"studio {target.name} --write", force=force, settings=settings, env=env)
 
 
 def duration_ms(text: str, *, origin: str) -> int:

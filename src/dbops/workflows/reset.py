@@ -2,9 +2,10 @@
 
 Guards (checked before anything is touched, in this order):
 
-1. ``DBOPS_ENV=production`` → always refused, even with ``--force``;
-2. a URL that is neither the local database nor a loopback / unix-socket
-   host → refused unless ``--force``;
+1. ``DBOPS_ENV=production`` (or ``prod``, ``live``; any case) → always refused, even with ``--force``;
+2. unless ``--force``, a database that is not on this machine → refused, judged where libpq
+   really connects (URL, ``PGHOST``/``PGHOSTADDR``/``PGSERVICE``…, then the connection
+   itself: ``dbops.localdb.target.require_local``);
 3. the CLI then asks the user to type the schema name unless ``--yes``.
 
 On the local cluster the database is dropped and created again; elsewhere
@@ -19,10 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbops.config import SchemaSettings, Settings, is_local_url, mask_url
+from dbops.config import SchemaSettings, Settings
 from dbops.db import connection
 from dbops.errors import RefusedError
 from dbops.localdb import local_cluster
+from dbops.localdb.target import LocalGuard, require_local
 from dbops.revisions import load_history, upgrade
 from dbops.seed import SeedResult, load_seed_script, seed
 
@@ -33,24 +35,29 @@ def _silent(_: str) -> None:
     pass
 
 
-def check_reset_allowed(schema: str, url: str | None, *, local: bool, force: bool, production: bool) -> None:
+def check_reset_allowed(schema: str, url: str | None, *, local: bool = False, force: bool, production: bool = False,
+                        settings: Settings | None = None) -> LocalGuard | None:
     """Raise RefusedError (exit 2) when resetting ``url`` is not allowed (see the module docstring).
 
-    >>> check_reset_allowed("healthcare", None, local=True, force=False, production=False)
-    >>> check_reset_allowed("healthcare", "postgresql://u@db.example.com/h", local=False, force=True, production=False)
-    >>> check_reset_allowed("healthcare", None, local=True, force=True, production=True)
+    Returns the guard that confirms each connection (None for the local cluster not started yet:
+    call again with its URL). ``local`` is informational: the local cluster's URL is judged too,
+    since the environment (``PGHOSTADDR``…) could send it elsewhere.
+
+    >>> check_reset_allowed("healthcare", None, force=False)
+    >>> check_reset_allowed("healthcare", "postgresql://u@db.example.com/h", force=True).forced
+    True
+    >>> check_reset_allowed("healthcare", None, force=True, production=True)
     Traceback (most recent call last):
     ...
-    dbops.errors.RefusedError: refusing to reset healthcare: DBOPS_ENV=production
+    dbops.errors.RefusedError: refusing to reset healthcare: DBOPS_ENV says this is production
     """
+    del local
     if production:
-        raise RefusedError(f"refusing to reset {schema}: DBOPS_ENV=production",
+        raise RefusedError(f"refusing to reset {schema}: DBOPS_ENV says this is production",
                            hint="reset is for dev databases; --force does not override DBOPS_ENV=production")
-    if not local and url is not None and not is_local_url(url) and not force:
-        raise RefusedError(
-            f"refusing to reset {schema} on {mask_url(url)}: not the local database nor a loopback/unix-socket host",
-            hint="point dbops at a dev database, or add --force if you really mean to wipe this one",
-        )
+    if url is None:
+        return None
+    return require_local(url, action=f"reset {schema}", force=force, settings=settings)
 
 
 @dataclass
@@ -74,7 +81,7 @@ def reset(settings: Settings, schema: SchemaSettings, url: str, *, local: bool, 
     ``local``: ``url`` is the schema's database on dbops' local cluster.
     The confirmation prompt is the caller's (the CLI's) job.
     """
-    check_reset_allowed(schema.name, url, local=local, force=force, production=production)
+    guard = check_reset_allowed(schema.name, url, local=local, force=force, production=production, settings=settings)
     started = time.perf_counter()
     history = load_history(settings, schema)  # a broken revision history fails before anything is dropped …
     if admin_password_hash is not None:
@@ -86,7 +93,7 @@ def reset(settings: Settings, schema: SchemaSettings, url: str, *, local: bool, 
         url = cluster.ensure_database(schema.database)
         result.method = f"dropped and recreated database {schema.database} on the local cluster"
     else:
-        _drop_public(url)
+        _drop_public(url, guard)
         result.method = "dropped and recreated schema public"
     log(f"{schema.name}: {result.method}")
     result.applied = upgrade(settings, schema, url, log=log, history=history)
@@ -98,8 +105,8 @@ def reset(settings: Settings, schema: SchemaSettings, url: str, *, local: bool, 
     return result
 
 
-def _drop_public(url: str) -> None:
-    with connection(url) as conn:
+def _drop_public(url: str, guard: LocalGuard | None) -> None:
+    with connection(url, guard=guard) as conn:
         conn.execute("SET lock_timeout = '10s'")
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
         conn.execute("CREATE SCHEMA public")
