@@ -5,7 +5,6 @@ dataset (``--append`` too) and names `dbops reset SCHEMA --no-seed`, which then 
 from __future__ import annotations
 
 import re
-
 import signal
 import subprocess
 import sys
