@@ -144,13 +144,14 @@ def test_an_unexpected_error_is_one_line_exit_70_like_the_typer_app(project: Pat
     from dbops.cli import lint_cmds
 
     def boom(*_args, **_kwargs):
-        raise RuntimeError("boom")
+        raise RuntimeError("boom at postgresql://u:hunter2@h/db")
 
     monkeypatch.setattr(lint_cmds, "check_locks_report", boom)
     fast = _run("fast", ["check", "locks", "migrations"], capsys)
     slow = _run("typer", ["check", "locks", "migrations"], capsys)
     assert fast == slow
     assert fast[0] == 70 and fast[2].count("\n") == 1 and "RuntimeError: boom" in fast[2]
+    assert "hunter2" not in fast[2]
 
 
 def test_a_warm_rerun_imports_no_parser_rules_or_alembic(project: Path) -> None:

@@ -34,21 +34,27 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def guarded(command: Callable[[list[str]], int | None], args: list[str]) -> int | None:
-    """Run ``command``; an error becomes the one line and exit code ``dbops.cli.main.run`` gives it."""
+    """Run ``command``; an error becomes the one line and exit code ``dbops.cli.main.run`` gives it.
+
+    The wording and the redaction of secrets are ``dbops.cli.main``'s own (imported on the error
+    path only: the fast path stays free of typer when all goes well).
+    """
     from dbops.errors import DbopsError
 
     try:
         return command(args)
     except DbopsError as exc:
-        sys.stderr.write(f"error: {exc.one_line()}\n")
+        from dbops.cli.main import redacted_line
+
+        sys.stderr.write(redacted_line(exc) + "\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
     except Exception as exc:  # an unexpected bug: one line (the fast path never takes --debug)
-        from dbops.config.urls import mask_url
+        from dbops.config.conninfo import redact
 
-        first = mask_url(str(exc)).splitlines()[0] if str(exc) else ""
-        sys.stderr.write(f"internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback, "
-                         "and report it)\n")
+        text = str(exc).strip()
+        sys.stderr.write(redact(f"internal error: {type(exc).__name__}: {text.splitlines()[0] if text else ''}")
+                         + " (rerun with --debug for the traceback, and report it)\n")
         return 70
