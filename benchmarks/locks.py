@@ -11,9 +11,13 @@ to squawk's (rule names mapped), then timings, every one taken in a fresh proces
   command line, next to `squawk --reporter json` on the same files; goal: warm faster than squawk.
   Two reference rows explain the warm figure: the same warm run with `--format github` (no JSON
   rendering), and the floor of any Python command line here — the interpreter plus the standard
-  modules dbops' settings and findings are built on (dataclasses, tomllib, pathlib, json).
+  modules dbops' settings and findings are built on (dataclasses, tomllib, pathlib, json);
+* one big file: the corpus concatenated to --big-mb megabytes (20 by default), linted by
+  `dbops check locks` and by squawk in fresh processes — wall time and peak RSS of each (goal:
+  dbops under 10 s and 300 MB, time and memory linear in the input), and, as a floor, sqlglot's
+  tokenizer over the same statements one at a time.
 
-    python benchmarks/locks.py [CORPUS_DIR] [--runs 7]
+    python benchmarks/locks.py [CORPUS_DIR] [--runs 7] [--big-mb 20]
 
 squawk-cli is a bench-only dependency (`pip install squawk-cli`); without it only dbops' figures
 print. The corpus runs as one transaction per file on PostgreSQL 16 (PrairieLearn's runner), i.e.
@@ -47,7 +51,8 @@ SQUAWK_TO_DBOPS = {
     "require-concurrent-index-deletion": "require-concurrent-index-drop",
     "ban-concurrent-index-creation-in-transaction": "concurrently-in-transaction",
     "adding-field-with-default": "add-column-volatile-default",
-    "adding-serial-primary-key-field": "unique-without-index",
+    "adding-serial-primary-key-field": "primary-key-without-index",
+    "require-enum-value-ordering": "enum-value-ordering",
     "adding-required-field": "add-column-required",
     "adding-not-nullable-field": "set-not-null",
     "adding-foreign-key-constraint": "constraint-missing-not-valid",
@@ -68,8 +73,17 @@ LOCK_RULES = [
     "add-column-required", "set-not-null", "constraint-missing-not-valid", "validate-in-same-transaction",
     "unique-without-index", "exclude-constraint", "column-type-rewrite", "statements-after-exclusive-lock",
     "backfill-in-ddl-transaction", "require-lock-timeout", "rename-object", "drop-column", "drop-table",
-    "drop-not-null", "truncate-cascade", "vacuum-full-or-cluster", "lock-table",
+    "drop-not-null", "truncate-cascade", "vacuum-full-or-cluster", "lock-table", "primary-key-without-index",
+    "enum-add-value-in-transaction", "enum-value-ordering",
 ]
+GOAL_BIG_SECONDS, GOAL_BIG_MB = 10, 300
+
+# Runs a command and prints its peak RSS (kB): the same measure for dbops and squawk.
+PEAK_RSS = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)"
+)
 
 # A fresh process: import the lint (timed apart), then lint the corpus without cache (timed).
 COLD_SCRIPT = """
@@ -121,6 +135,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS))
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each command (median)")
+    parser.add_argument("--big-mb", type=int, default=20, help="size of the one-big-file case (0: skip it)")
     args = parser.parse_args()
     corpus = Path(args.corpus)
     if not corpus.is_dir():
@@ -199,6 +214,7 @@ def main() -> int:
             samples["floor"].append(timed(floor, env)[:2])
         warm_hits = json.loads(warm_proc.stdout)["summary"]["files"]["cache_hits"]
         same = _findings(cold_proc.stdout) == _findings(warm_proc.stdout) == _as_dicts(cold.findings)
+        big = _big_file(files, args.big_mb, project_env=env) if args.big_mb else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -233,7 +249,51 @@ def main() -> int:
             f"   squawk/dbops: {sq_wall / wall:.2f}x wall, {sq_cpu / cpu:.2f}x CPU (>1: dbops faster)"
         print(f"  {label:58} {wall * 1000:7.1f} ms / {cpu * 1000:7.1f} ms{ratio}")
     print(f"findings identical cold / warm / in-process: {same}")
+    if big:
+        print()
+        print("\n".join(big))
     return 1 if crashes or not same else 0
+
+
+def _big_file(files: list[Path], megabytes: int, project_env: dict[str, str]) -> list[str]:
+    """One file of ``megabytes`` MB (the corpus, repeated): dbops and squawk, wall time and peak RSS."""
+    from dbops.lint.sqltext import LineIndex, scan, statements
+
+    corpus = "".join(f.read_text(encoding="utf-8").rstrip() + "\n;\n" for f in files)
+    text = corpus * max(1, megabytes * 1_000_000 // len(corpus))
+    work = Path(tempfile.mkdtemp(prefix="dbops-locks-big-"))
+    try:
+        big = work / "big.sql"
+        big.write_text(text, encoding="utf-8")
+        started = time.perf_counter()
+        count = sum(1 for _ in statements(text, scan(text), index=LineIndex(text)))
+        floor = time.perf_counter() - started
+        squawk = squawk_command([big])
+        rows = [("dbops check locks --format json", dbops_command([big]))]
+        if squawk:
+            rows.append(("squawk --reporter json", squawk))
+        measured = {}
+        for label, cmd in rows:
+            proc = subprocess.run([sys.executable, "-c", PEAK_RSS, *cmd], capture_output=True, text=True,
+                                  env=project_env)
+            seconds, rss_kb, _code = proc.stdout.split()
+            measured[label] = (float(seconds), int(rss_kb) / 1024)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out = [f"one big file: {len(text) / 1e6:.1f} MB, {count:,} statements (the corpus {len(text) // len(corpus)} "
+           "times), fresh processes:"]
+    for label, (seconds, mb) in measured.items():
+        out.append(f"  {label:40} {seconds:6.2f} s   peak RSS {mb:6.0f} MB")
+    ours_s, ours_mb = measured["dbops check locks --format json"]
+    out.append(f"  reference: sqlglot's tokenizer over the same statements, one at a time, in process: {floor:.2f} s "
+               f"(dbops/tokenizer: {ours_s / floor:.2f}x)")
+    verdict = "OK" if ours_s < GOAL_BIG_SECONDS and ours_mb < GOAL_BIG_MB else "ABOVE GOAL"
+    out.append(f"  dbops: {ours_s:.2f} s (goal < {GOAL_BIG_SECONDS} s), {ours_mb:.0f} MB (goal < {GOAL_BIG_MB} MB): "
+               f"{verdict}")
+    if "squawk --reporter json" in measured:
+        sq_s, sq_mb = measured["squawk --reporter json"]
+        out.append(f"  squawk/dbops: {sq_s / ours_s:.2f}x time, {sq_mb / ours_mb:.2f}x peak RSS (>1: dbops faster/lighter)")
+    return out
 
 
 def _findings(stdout: str) -> list[tuple]:

@@ -178,3 +178,22 @@ def dbops_process(cli_env: dict[str, str]):
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def validate_sarif():
+    """``validate_sarif(text) -> dict``: the SARIF output parsed, validated against the vendored 2.1.0 schema."""
+    import json
+
+    import jsonschema
+
+    schema = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft4Validator(schema)
+
+    def validate(text: str) -> dict:
+        data = json.loads(text)
+        errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
+        assert not errors, [f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5]]
+        return data
+
+    return validate

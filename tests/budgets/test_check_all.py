@@ -49,7 +49,7 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_check_all_fails_with_one_exit_code_and_every_format(dbops, project: Path):
+def test_check_all_fails_with_one_exit_code_and_every_format(dbops, project: Path, validate_sarif):
     budgets = project / "budgets.yaml"
     text = budgets.read_text()
     # A change that drops the tenant filter of a hot query, and a stale generated types module.
@@ -76,6 +76,14 @@ def test_check_all_fails_with_one_exit_code_and_every_format(dbops, project: Pat
     text = dbops("check", "all", env=env)
     assert text.exit_code == 1
     assert "static query budgets" in text.stdout and "failed" in text.stdout and "types-stale" in text.stdout
+
+    sarif = validate_sarif(dbops("check", "all", "--format", "sarif", env=env).stdout)["runs"][0]
+    described = {r["id"]: r for r in sarif["tool"]["driver"]["rules"]}
+    assert {"budget-tenant-filter", "types-stale"} <= set(described)
+    assert all(r["fullDescription"]["text"] != r["shortDescription"]["text"] for r in described.values())
+    for result_ in sarif["results"]:  # budgets at their budgets.yaml line, types at the module
+        assert result_["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] in (
+            "budgets.yaml", "src/platformdb/fashion/db_types.py")
 
     github = dbops("check", "all", "--format", "github", env=env)
     assert github.exit_code == 1

@@ -5,7 +5,9 @@
 * a warm rerun (every file a cache hit) loads neither the parser, nor the rule modules, nor
   Alembic/SQLAlchemy — checked in a fresh process;
 * the cache survives corruption (a cold run) and never serves stale findings;
-* the `actions=` prefilter of the rule dispatch never hides a violation.
+* the fast path parses with the command's own option spec (the same as typer's) and reports
+  errors once, as the typer command does;
+* action rules run once per ALTER TABLE action; a typo in a rule's kinds fails at import.
 """
 
 from __future__ import annotations
@@ -79,30 +81,77 @@ def test_fast_path_prints_what_the_typer_command_prints(project: Path, capsys, f
 
 
 def test_fast_path_hands_other_calls_to_typer(project: Path, capsys) -> None:
-    from dbops.cli.lint_cmds import fast_check_locks, parse_fast_args
+    from dbops.cli.lint_cmds import parse_args
 
-    assert parse_fast_args(["-q", "-f", "json", "check", "locks", "a.sql", "--no-assume-in-transaction"]) == {
-        "paths": ["a.sql"], "format": "json", "assume_in_transaction": False, "pg_version": None}
+    parsed = parse_args(["-q", "-f", "json", "check", "locks", "a.sql", "--no-assume-in-transaction"])
+    assert (parsed.paths, parsed.values, parsed.globals) == (
+        ["a.sql"], {"assume_in_transaction": False}, {"quiet": True, "fmt": "json"})
     for args in (
-        ["check", "locks"],  # the revisions: typer
-        ["check", "locks", "a.sql", "--schema", "healthcare"],
         ["check", "locks", "a.sql", "--pg-version", "8"],  # out of range: typer's error message
         ["check", "locks", "a.sql", "--pg-version", "1_6"],
         ["check", "locks", "a.sql", "--format", "yaml"],
         ["check", "locks", "a.sql", "--help"],
         ["check", "locks", "--", "a.sql"],
         ["check", "locks", "a.sql", "-q"],  # a global option after the command: typer's error
+        ["check", "locks", "a.sql", "--pg-version"],
+        ["check", "locks", "-s=healthcare"],
         ["--debug", "check", "locks", "a.sql"],
         ["rules"],
         [],
     ):
-        assert parse_fast_args(args) is None, args
-    assert fast_check_locks(["check", "locks", "-"]) is None  # stdin is read once, by typer
-    # errors go to the typer command too: one line, exit 2, no traceback
+        assert parse_args(args) is None, args
+    # errors are reported once, as the typer command reports them: one line, exit 2, no traceback
     code, _out, err = _run("fast", ["check", "locks", "missing.sql"], capsys)
     assert code == 2 and "missing.sql" in err and "Traceback" not in err
+    assert err == _run("typer", ["check", "locks", "missing.sql"], capsys)[2]
     code, _out, err = _run("fast", ["check", "locks", "--pg-version", "8", "migrations"], capsys)
     assert code == 2 and "pg-version" in err
+
+
+def test_the_option_spec_is_what_typer_parses(project: Path) -> None:
+    """The fast path's parser and typer's (click's) agree on every spelling the spec accepts."""
+    import typer.main
+
+    from dbops.cli.lint_cmds import CHECK_LOCKS_OPTIONS, parse_args
+    from dbops.cli.main import app
+
+    command = typer.main.get_command(app).commands["check"].commands["locks"]
+    params = {p.name: p for p in command.params}
+    for opt in CHECK_LOCKS_OPTIONS:  # the typer command is built from the spec
+        assert set(opt.flags) <= set(params[opt.dest].opts), opt.dest
+        assert params[opt.dest].help == opt.help
+        if opt.off:
+            assert params[opt.dest].secondary_opts == [opt.off]
+    assert set(params) == {o.dest for o in CHECK_LOCKS_OPTIONS} | {"paths"}
+    forms = [
+        ["a.sql"], ["a.sql", "b.sql", "-"], ["-s", "healthcare"], ["--schema=fashion", "--since", "abc123"],
+        ["a.sql", "--assume-in-transaction", "--pg-version=12"], ["--no-assume-in-transaction", "a.sql"],
+        ["a.sql", "--format", "sarif"], ["a.sql", "-f", "github", "--pg-version", "16"],
+        ["a.sql", "--database-url", "postgresql://u@h/db"], ["a.sql", "--pg-version", "16", "--pg-version", "11"],
+    ]
+    for form in forms:
+        parsed = parse_args(["check", "locks", *form])
+        assert parsed is not None, form
+        clicked = command.make_context("locks", list(form)).params
+        ours = {o.dest: None for o in CHECK_LOCKS_OPTIONS}
+        ours.update(parsed.values)
+        theirs = {k: (v.value if hasattr(v, "value") else v) for k, v in clicked.items() if k != "paths"}
+        assert ours == theirs, form
+        assert parsed.paths == list(clicked["paths"] or []), form
+
+
+def test_an_unexpected_error_is_one_line_exit_70_like_the_typer_app(project: Path, capsys, monkeypatch) -> None:
+    from dbops.cli import lint_cmds
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("boom at postgresql://u:hunter2@h/db")
+
+    monkeypatch.setattr(lint_cmds, "check_locks_report", boom)
+    fast = _run("fast", ["check", "locks", "migrations"], capsys)
+    slow = _run("typer", ["check", "locks", "migrations"], capsys)
+    assert fast == slow
+    assert fast[0] == 70 and fast[2].count("\n") == 1 and "RuntimeError: boom" in fast[2]
+    assert "hunter2" not in fast[2]
 
 
 def test_a_warm_rerun_imports_no_parser_rules_or_alembic(project: Path) -> None:
@@ -147,45 +196,32 @@ def test_a_corrupt_or_foreign_cache_is_a_cold_run(project: Path) -> None:
     assert other.summary["cache_hits"] == 0
 
 
-def test_the_rule_prefilter_never_hides_a_violation() -> None:
-    """Every rule a statement's shape skips reports nothing on it, in any context tried."""
-    from dbops.lint.context import Catalog, Context
-    from dbops.lint.engine import dispatch, prepare, rules_for
-    from dbops.lint.rules import __path__ as rules_path  # noqa: F401  (the rules are loaded by dispatch)
+def test_action_rules_run_once_per_action_of_their_kinds() -> None:
+    """An action rule is called for each ALTER TABLE action it reads — and only on existing tables."""
+    from dbops.lint.facts.model import ActionKind, Kind
+    from dbops.lint.registry import RULES, load_rules
 
-    sql = """
-        ALTER TABLE t ADD COLUMN a int DEFAULT random(), ADD COLUMN b serial PRIMARY KEY, ADD COLUMN c json;
-        ALTER TABLE t ADD COLUMN d int NOT NULL REFERENCES u (id), ADD CONSTRAINT k UNIQUE (a);
-        ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id) NOT VALID, VALIDATE CONSTRAINT f;
-        ALTER TABLE t ADD CONSTRAINT x EXCLUDE USING gist (a WITH &&), ADD CONSTRAINT c CHECK (a > 0);
-        ALTER TABLE t ALTER COLUMN a TYPE bigint, ALTER COLUMN b SET NOT NULL, ALTER COLUMN c DROP NOT NULL;
-        ALTER TABLE t ALTER COLUMN c TYPE json, RENAME COLUMN a TO z;
-        ALTER TABLE t RENAME TO s;
-        ALTER TABLE t DROP COLUMN a, DROP CONSTRAINT k, SET (fillfactor = 70), OWNER TO me;
-        ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY;
-        ALTER TABLE p DETACH PARTITION p2;
-        ALTER TABLE p ATTACH PARTITION p3 FOR VALUES IN (1);
-        CREATE INDEX CONCURRENTLY i ON t (a);
-        CREATE TABLE n (j json);
-    """
-    stmts, _index, _raws = prepare(sql, "m.sql")
-    table = dispatch()
-    checked = 0
-    for stmt in stmts:
-        allowed = set(map(id, rules_for(stmt)))
-        for rule in table.get(stmt.kind, table["*"]):
-            if id(rule) in allowed:
-                continue
-            for pg, in_tx, phase, created in ((10, True, None, False), (16, True, None, False),
-                                              (16, False, "contract", False), (16, True, None, True)):
-                ctx = Context(pg_version=pg, phase=phase, catalog=Catalog())
-                if created:
-                    ctx.created_tables.add(stmt.table)
-                ctx.begin("explicit" if in_tx else "single")
-                ctx.tx.not_valid[(stmt.table, "f")] = stmt
-                assert list(rule.check(stmt, ctx) or ()) == [], (rule.id, stmt.text)
-                checked += 1
-    assert checked > 50  # the prefilter does skip rules on these statements
+    load_rules()
+    sql = ("ALTER TABLE t DROP COLUMN a, DROP COLUMN b, ADD COLUMN c int;\n"
+           "CREATE TABLE n (id int);\nALTER TABLE n DROP COLUMN id;\n")
+    from dbops.lint import lint_sql
+
+    found = [(f.line, f.rule) for f in lint_sql(sql).findings if f.rule == "drop-column"]
+    assert found == [(1, "drop-column"), (1, "drop-column")]  # two actions, the new table not at all
+    rule = RULES["drop-column"]
+    assert rule.actions == {ActionKind.DROP_COLUMN} and rule.check is None
+    assert Kind.ALTER_TABLE not in rule.kinds
+
+
+def test_a_typo_in_kinds_fails_at_registration() -> None:
+    from dbops.lint.registry import action_rule, rule
+
+    with pytest.raises(ValueError, match="create_indx"):
+        rule("typo-rule", kinds=("create_indx",))
+    with pytest.raises(ValueError, match="add_colum"):
+        action_rule("typo-rule", actions=("add_colum",))
+    with pytest.raises(ValueError, match="names the ALTER TABLE actions"):
+        action_rule("typo-rule", actions=())
 
 
 def test_lazy_rule_loading_still_reports_engine_rules_in_a_fresh_process() -> None:

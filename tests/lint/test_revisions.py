@@ -125,3 +125,55 @@ def test_project_migrations_lint_clean(settings) -> None:
         report = lint_schema_revisions(settings, schema)
         errors = [f for f in report.findings if f.severity.value != "info"]
         assert errors == [], [f.location() + " " + f.rule for f in errors]
+
+
+def test_alembic_findings_speak_alembic(project) -> None:
+    """Fixes are Alembic code, suppressions are `#` comments, the lock line is the op.* line."""
+    settings, write = project
+    path = write("0002_mixed.py", revision("0002", "0001", '''\
+        op.add_column("clinics", sa.Column("email", sa.Text))
+        op.create_index("clinics_email_idx", "clinics", ["email"], unique=True, postgresql_where=sa.text("email IS NOT NULL"))
+        op.execute("CALL refresh_things()")
+        '''))
+    s = settings()
+    report = lint_schema_revisions(s, s.schema("demo"))
+    lines = path.read_text().splitlines()
+    by_rule = {f.rule: f for f in report.findings}
+    index = by_rule["require-concurrent-index"]
+    assert index.fix.splitlines() == [
+        "with op.get_context().autocommit_block():",
+        '    op.create_index("clinics_email_idx", "clinics", ["email"], unique=True, '
+        'postgresql_where=sa.text("email IS NOT NULL"), postgresql_concurrently=True)',
+    ]
+    after = by_rule["statements-after-exclusive-lock"]
+    add_column_line = next(n for n, text in enumerate(lines, 1) if "op.add_column" in text)
+    assert f"(taken at line {add_column_line})" in after.message
+    assert lines[after.line - 1].strip().startswith("op.create_index")
+    assert "# dbops: ignore[unanalysed]" in by_rule["unanalysed"].fix
+    assert by_rule["require-lock-timeout"].fix.splitlines() == [
+        "# at the top of the migration, before its first lock:", "op.execute(\"SET lock_timeout = '2s'\")"]
+    assert all(f.column is None for f in report.findings)  # a revision line, not a rendered SQL column
+
+
+def test_the_type_history_of_an_alembic_chain_spares_relabelling_changes(project) -> None:
+    settings, write = project
+    write("0002_widen.py", revision("0002", "0001", '''\
+        op.execute("SET lock_timeout = '2s'")
+        op.alter_column("clinics", "name", type_=sa.String(80), existing_type=sa.Text)
+        op.add_column("clinics", sa.Column("code", sa.String(20)))
+        '''))
+    write("0003_again.py", revision("0003", "0002", '''\
+        op.execute("SET lock_timeout = '2s'")
+        op.alter_column("clinics", "code", type_=sa.String(40))
+        op.alter_column("clinics", "code", type_=sa.Text)
+        op.alter_column("clinics", "code", type_=sa.String(10))
+        '''))
+    s = settings()
+    report = lint_schema_revisions(s, s.schema("demo"))
+    rewrites = [(f.file.rsplit("/", 1)[-1], f.message) for f in report.findings if f.rule == "column-type-rewrite"]
+    # the old types come from the earlier revisions: text -> varchar(80) checks every value (a rewrite);
+    # varchar(20) -> varchar(40) -> text only relabel; text -> varchar(10) rewrites
+    assert [(name, message.split(" rewrites")[0]) for name, message in rewrites] == [
+        ("0002_widen.py", "changing clinics.name from text to varchar(80)"),
+        ("0003_again.py", "changing clinics.code from text to varchar(10)"),
+    ]

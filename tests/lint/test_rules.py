@@ -2,186 +2,76 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from dbops.lint import RULES, lint_sql, rule_doc
+from dbops.lint.api import options_from_settings
+from dbops.lint.engine import lint_text
 
-LT = "SET lock_timeout = '2s';\n"
 
-# rule id -> (bad SQL, safe SQL, lint_sql keyword arguments)
-CASES: dict[str, tuple[str, str, dict]] = {
-    "require-concurrent-index": (
-        LT + "CREATE INDEX users_email_idx ON users (email);",
-        LT + "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
-        {},
-    ),
-    "require-concurrent-index-drop": (
-        LT + "DROP INDEX users_email_idx;",
-        LT + "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;",
-        {},
-    ),
-    "concurrently-in-transaction": (
-        LT + "BEGIN;\nCREATE INDEX CONCURRENTLY i ON users (email);\nCOMMIT;",
-        LT + "CREATE INDEX CONCURRENTLY i ON users (email);",
-        {},
-    ),
-    "require-concurrent-reindex": (
-        LT + "REINDEX INDEX users_email_idx;",
-        LT + "REINDEX INDEX CONCURRENTLY users_email_idx;",
-        {},
-    ),
-    "require-concurrent-detach": (
-        LT + "ALTER TABLE audit DETACH PARTITION audit_p202401;",
-        LT + "ALTER TABLE audit DETACH PARTITION audit_p202401 CONCURRENTLY;",
-        {},
-    ),
-    "add-column-volatile-default": (
-        LT + "ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();",
-        LT + "ALTER TABLE users ADD COLUMN created_at timestamptz DEFAULT now();",
-        {},
-    ),
-    "add-column-rewrite": (
-        LT + "ALTER TABLE orders ADD COLUMN seq bigserial;",
-        LT + "ALTER TABLE orders ADD COLUMN seq bigint;",
-        {},
-    ),
-    "add-column-required": (
-        LT + "ALTER TABLE patients ADD COLUMN phone text NOT NULL;",
-        LT + "ALTER TABLE patients ADD COLUMN phone text NOT NULL DEFAULT '';",
-        {},
-    ),
-    "set-not-null": (
-        LT + "ALTER TABLE appointments ALTER COLUMN doctor_id SET NOT NULL;",
-        LT + "ALTER TABLE appointments ADD CONSTRAINT a_nn CHECK (doctor_id IS NOT NULL) NOT VALID;\n"
-        "COMMIT;\nALTER TABLE appointments VALIDATE CONSTRAINT a_nn;\n"
-        "ALTER TABLE appointments ALTER COLUMN doctor_id SET NOT NULL;",
-        {},
-    ),
-    "constraint-missing-not-valid": (
-        LT + "ALTER TABLE appointments ADD CONSTRAINT fk FOREIGN KEY (doctor_id) REFERENCES doctors (id);",
-        LT + "ALTER TABLE appointments ADD CONSTRAINT fk FOREIGN KEY (doctor_id) REFERENCES doctors (id) NOT VALID;",
-        {},
-    ),
-    "validate-in-same-transaction": (
-        LT + "BEGIN;\nALTER TABLE orders ADD CONSTRAINT c CHECK (total >= 0) NOT VALID;\n"
-        "ALTER TABLE orders VALIDATE CONSTRAINT c;\nCOMMIT;",
-        LT + "BEGIN;\nALTER TABLE orders ADD CONSTRAINT c CHECK (total >= 0) NOT VALID;\nCOMMIT;\n"
-        "ALTER TABLE orders VALIDATE CONSTRAINT c;",
-        {},
-    ),
-    "unique-without-index": (
-        LT + "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
-        LT + "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;",
-        {},
-    ),
-    "exclude-constraint": (
-        LT + "ALTER TABLE slots ADD CONSTRAINT no_overlap EXCLUDE USING gist (doctor_id WITH =, slot WITH &&);",
-        LT + "CREATE TABLE slots2 (doctor_id bigint, slot tstzrange);\n"
-        "ALTER TABLE slots2 ADD CONSTRAINT no_overlap EXCLUDE USING gist (doctor_id WITH =, slot WITH &&);",
-        {},
-    ),
-    "column-type-rewrite": (
-        LT + "ALTER TABLE orders ALTER COLUMN total_cents TYPE bigint;",
-        "CREATE TABLE orders (id bigint, note varchar(20));\n" + LT + "COMMIT;\n"
-        "-- a later migration in the same run sees the type from history\n"
-        "ALTER TABLE orders ALTER COLUMN note TYPE varchar(50);",
-        {},
-    ),
-    "statements-after-exclusive-lock": (
-        LT + "BEGIN;\nALTER TABLE users ADD COLUMN nickname text;\nINSERT INTO archive SELECT * FROM other;\nCOMMIT;",
-        LT + "BEGIN;\nALTER TABLE users ADD COLUMN nickname text;\nCOMMIT;\nINSERT INTO archive SELECT * FROM other;",
-        {},
-    ),
-    "backfill-in-ddl-transaction": (
-        LT + "BEGIN;\nALTER TABLE clients ADD COLUMN is_active boolean;\nUPDATE clients SET is_active = true;\nCOMMIT;",
-        LT + "BEGIN;\nALTER TABLE clients ADD COLUMN is_active boolean;\nCOMMIT;\nUPDATE clients SET is_active = true;",
-        {},
-    ),
-    "require-lock-timeout": (
-        "ALTER TABLE users ADD COLUMN nickname text;",
-        "SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN nickname text;",
-        {},
-    ),
-    "rename-object": (
-        LT + "ALTER TABLE clients RENAME COLUMN phone TO phone_number;",
-        LT + "ALTER TABLE clients ADD COLUMN phone_number text;",
-        {},
-    ),
-    "drop-column": (
-        LT + "ALTER TABLE clients DROP COLUMN fax;",
-        "-- dbops: phase=contract\n" + LT + "ALTER TABLE clients DROP COLUMN fax;",
-        {},
-    ),
-    "drop-table": (
-        LT + "DROP TABLE legacy_sessions;",
-        "-- dbops: phase=contract\n" + LT + "DROP TABLE legacy_sessions;",
-        {},
-    ),
-    "drop-not-null": (
-        LT + "ALTER TABLE patients ALTER COLUMN phone DROP NOT NULL;",
-        "-- dbops: phase=contract\n" + LT + "ALTER TABLE patients ALTER COLUMN phone DROP NOT NULL;",
-        {},
-    ),
-    "truncate-cascade": (
-        LT + "TRUNCATE clients CASCADE;",
-        LT + "TRUNCATE clients;",
-        {},
-    ),
-    "prefer-jsonb": (
-        LT + "ALTER TABLE products ADD COLUMN attributes json;",
-        LT + "ALTER TABLE products ADD COLUMN attributes jsonb;",
-        {},
-    ),
-    "enum-add-value-in-transaction": (
-        "BEGIN;\nALTER TYPE order_status ADD VALUE 'REFUNDED';\nCOMMIT;",
-        "ALTER TYPE order_status ADD VALUE 'REFUNDED';",
-        {"pg_version": 11},
-    ),
-    "vacuum-full-or-cluster": (
-        LT + "VACUUM FULL appointments;",
-        LT + "VACUUM appointments;",
-        {},
-    ),
-    "lock-table": (
-        LT + "BEGIN;\nLOCK TABLE orders;\nCOMMIT;",
-        LT + "BEGIN;\nLOCK TABLE orders IN ROW EXCLUSIVE MODE;\nCOMMIT;",
-        {},
-    ),
-    "require-concurrent-refresh": (
-        LT + "REFRESH MATERIALIZED VIEW clinic_stats;",
-        LT + "REFRESH MATERIALIZED VIEW CONCURRENTLY clinic_stats;",
-        {},
-    ),
-    "unanalysed": (
-        LT + "CALL rebuild_everything();",
-        LT + "SELECT 1;",
-        {},
-    ),
-    "invalid-suppression": (
-        LT + "-- dbops: ignore[truncate-cascade]\nTRUNCATE clients CASCADE;",
-        LT + "-- dbops: ignore[truncate-cascade] the audit table is empty in every environment\nTRUNCATE clients CASCADE;",
-        {},
-    ),
-}
+def _load_cases():
+    """``rule_cases.py`` beside this file (the tests directory is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dbops_rule_cases", Path(__file__).with_name("rule_cases.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_cases = _load_cases()
+CASES, LT = _cases.CASES, _cases.LT
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+UPDATE = os.environ.get("DBOPS_UPDATE_SNAPSHOTS") == "1"
+
 
 def rules_of(sql: str, **kwargs) -> set[str]:
     return {f.rule for f in lint_sql(sql, **kwargs).findings}
 
 
-def test_every_rule_has_a_case() -> None:
+def snapshot(rule_id: str) -> str:
+    """The findings of ``rule_id`` on each of its cases: message, and the fix as SQL and as Alembic."""
+    out = [f"# {rule_id}: findings on literal SQL (regenerate: DBOPS_UPDATE_SNAPSHOTS=1 pytest {Path(__file__).name})"]
+    for label, sql, kwargs in CASES[rule_id]:
+        options = options_from_settings(None, **kwargs)
+        by_syntax = {syntax: [f for f in lint_text(sql, filename="m.sql", options=options, syntax=syntax).findings
+                              if f.rule == rule_id] for syntax in ("sql", "alembic")}
+        out += ["", f"## {label}" + (f"  {kwargs}" if kwargs else ""), sql, "--"]
+        if not by_syntax["sql"]:
+            out.append("(no finding)")
+        for finding, revision in zip(by_syntax["sql"], by_syntax["alembic"], strict=True):
+            out.append(f"{finding.line}:{finding.column} {finding.severity.value}: {finding.message}")
+            for syntax, fix in (("sql", finding.fix), ("alembic", revision.fix)):
+                if fix:
+                    out.append(f"  fix ({syntax}):")
+                    out += [f"    {line}" for line in fix.splitlines()]
+    return "\n".join(out) + "\n"
+
+
+def test_every_rule_has_cases_and_a_snapshot() -> None:
     assert set(CASES) == set(RULES)
+    assert {p.stem for p in SNAPSHOTS.glob("*.txt")} == set(RULES)
 
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_flags_the_bad_case(rule_id: str) -> None:
-    bad, _safe, kwargs = CASES[rule_id]
-    assert rule_id in rules_of(bad, **kwargs)
+def test_bad_cases_are_flagged_and_safe_ones_pass(rule_id: str) -> None:
+    labels = [label.split(":")[0] for label, _sql, _kwargs in CASES[rule_id]]
+    assert "bad" in labels and "safe" in labels, rule_id
+    for label, sql, kwargs in CASES[rule_id]:
+        flagged = rule_id in rules_of(sql, **kwargs)
+        assert flagged is label.startswith("bad"), f"{rule_id} / {label}"
 
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_passes_the_safe_alternative(rule_id: str) -> None:
-    _bad, safe, kwargs = CASES[rule_id]
-    assert rule_id not in rules_of(safe, **kwargs)
+def test_messages_and_fixes_match_the_snapshot(rule_id: str) -> None:
+    path = SNAPSHOTS / f"{rule_id}.txt"
+    got = snapshot(rule_id)
+    if UPDATE:
+        path.write_text(got, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == got, f"{rule_id}: findings changed (DBOPS_UPDATE_SNAPSHOTS=1 to accept)"
 
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
@@ -189,6 +79,19 @@ def test_rule_documentation_has_the_sections(rule_id: str) -> None:
     doc = rule_doc(rule_id)
     for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
         assert section in doc, f"{rule_id}: missing {section}"
+
+
+def test_fixes_are_complete_statements() -> None:
+    """Every SQL fix that is SQL names its table (no bare ``ADD CONSTRAINT …``), Alembic fixes are Python."""
+    for rule_id in CASES:
+        for label, sql, kwargs in CASES[rule_id]:
+            options = options_from_settings(None, **kwargs)
+            for finding in lint_text(sql, filename="m.sql", options=options, syntax="alembic").findings:
+                for line in (finding.fix or "").splitlines():
+                    assert not line.lstrip().startswith(("ALTER", "CREATE", "DROP", "--")), (rule_id, label, line)
+            for finding in lint_text(sql, filename="m.sql", options=options).findings:
+                for line in (finding.fix or "").splitlines():
+                    assert not line.lstrip().startswith(("ADD ", "op.", "with op", "#")), (rule_id, label, line)
 
 
 def test_tables_created_in_the_same_migration_are_never_flagged() -> None:

@@ -38,7 +38,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         Exit 1 when a budget is broken, 2 on a malformed budgets file.
         """
         from dbops.budgets import check_budgets as run_check
-        from dbops.budgets import load_project_budgets, rule_docs
+        from dbops.budgets import load_project_budgets
         from dbops.budgets.api import schemas_to_measure
 
         st = state()
@@ -56,7 +56,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         )
         if st.output_format(fmt) is OutputFormat.text:
             render_budgets(st.console, report)
-        raise typer.Exit(emit_report(report, fmt, title="Budget findings", rule_docs=rule_docs()))
+        raise typer.Exit(emit_report(report, fmt, title="Budget findings"))
 
     @check_app.command("all")
     def check_all(fmt: FormatOpt = None) -> None:

@@ -218,6 +218,10 @@ def emit_report(report: Report, fmt: OutputFormat | None = None, *, title: str =
     if chosen is OutputFormat.json:
         sys.stdout.write(to_json(report) + "\n")
     elif chosen is OutputFormat.sarif:
+        if rule_docs is None:  # the rule descriptors come from the one rule catalog
+            from dbops.cli.catalog import rule_catalog
+
+            rule_docs = rule_catalog()
         sys.stdout.write(to_sarif(report, rule_docs) + "\n")
     elif chosen is OutputFormat.github:
         text = to_github(report)

@@ -63,7 +63,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         """
         from dbops.config.urls import validate_url
         from dbops.findings import Report
-        from dbops.health import CHECKS, audit
+        from dbops.health import audit
 
         st = state()
         if schema is not None and schema not in st.settings.schemas:
@@ -110,8 +110,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
                 render_report(st.console, report, title=f"{name}: {_headline(report)}" if name else _headline(report))
             code = combined.exit_code()
         else:
-            rule_docs = {name: c.summary for name, c in CHECKS.items()}
-            code = emit_report(combined, chosen, rule_docs=rule_docs)
+            code = emit_report(combined, chosen)
         raise typer.Exit(code)
 
 

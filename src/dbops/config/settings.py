@@ -59,6 +59,9 @@ class LocksSettings:
     # Comments by which a migration runner says "this file runs outside a transaction"; they turn
     # assume_in_transaction off for that file. Empty list = dbops' defaults (dbops, goose, dbmate, PrairieLearn).
     no_transaction_markers: list[str] = field(default_factory=list)
+    # The migration runner's own tables (writing them is bookkeeping, never a backfill). Empty list =
+    # dbops' defaults (alembic_version, schema_migrations, flyway_schema_history, …).
+    bookkeeping_tables: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The registry of health checks: one SQL file + one mapper each.
 
-Each mapper's docstring is the check's documentation (why it matters, what
-the fix does, why this severity). Severities: ``error`` for what breaks
+Where the finding is only templates over the row (message, object, fix), the check is
+declared (``declare``); where it needs logic, a mapper function is registered (``@check``).
+Each mapper's docstring (``doc=`` of a declaration) is the check's documentation (why it
+matters, what the fix does, why this severity). Severities: ``error`` for what breaks
 production (invalid index, FK type mismatch, sequence near overflow, XID
 wraparound); ``warning`` for structural defects to fix; ``info`` for hints
 and runtime observations that need a human's judgement.
@@ -9,9 +11,10 @@ and runtime observations that need a human's judgement.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from dbops.findings import Finding, Severity
+from dbops.findings.catalog import RuleMeta
 from dbops.health.model import (
     Check,
     Context,
@@ -21,6 +24,7 @@ from dbops.health.model import (
     new_index_name,
     pretty_size,
     quote_ident,
+    template_mapper,
 )
 
 CHECKS: dict[str, Check] = {}
@@ -33,7 +37,7 @@ def check(
     runtime: bool = False,
     per_server: bool = False,
     sum_columns: tuple[str, ...] = (),
-):
+) -> Callable[[Mapper], Mapper]:
     """Register a mapper as the check ``name`` (its SQL is ``sql/<name with _>.sql``)."""
 
     def register(mapper: Mapper) -> Mapper:
@@ -41,6 +45,35 @@ def check(
         return mapper
 
     return register
+
+
+def declare(
+    name: str,
+    severity: Severity,
+    *,
+    doc: str,
+    message: str,
+    object: str,
+    fix: str | None,
+    details: Mapping[str, str],
+    runtime: bool = False,
+    per_server: bool = False,
+    sum_columns: tuple[str, ...] = (),
+) -> None:
+    """Register the check ``name`` whose finding is templates over its row (``str.format`` fields).
+
+    Fields are the row's columns — ``{size:size}`` prints bytes for humans, ``{name:ident}`` quotes an
+    identifier, ``{count:,}`` groups digits — and ``{stats_since}``, ``{partitioned}`` (" (on all N
+    partitions)"), ``{database}``, ``{params[key]}``. ``details`` maps a detail to its row column.
+    """
+    mapper = template_mapper(lambda: CHECKS[name], message=message, object=object, fix=fix, details=details,
+                             doc=doc)
+    CHECKS[name] = Check(name, severity, mapper, runtime=runtime, per_server=per_server, sum_columns=sum_columns)
+
+
+def catalog_entries() -> list[RuleMeta]:
+    """The catalog entries of every health check."""
+    return [c.meta for c in CHECKS.values()]
 
 
 def _c(name: str) -> Check:
@@ -125,27 +158,22 @@ def duplicate_indexes(row: Row, ctx: Context) -> Iterator[Finding]:
         )
 
 
-@check("intersecting-indexes", Severity.WARNING)
-def intersecting_indexes(row: Row, ctx: Context) -> Finding:
-    """A non-unique btree index whose key columns are the leading key columns of
+declare(
+    "intersecting-indexes", Severity.WARNING,
+    doc="""A non-unique btree index whose key columns are the leading key columns of
     another btree index on the same table — same expressions, operator classes,
     collations, sort order and predicate, its INCLUDE columns present in the
     other — is covered by it: ``(a)`` next to ``(a, b)``. Every lookup it serves
     the longer index serves too. A unique index is never covered (it enforces
     something), nor is an index backing a constraint, nor a partial index by a
     plain one. Fix: drop the covered index concurrently. Severity warning.
-    """
-    return _c("intersecting-indexes").finding(
-        f"covered by {row['covering_index']} (its leading columns) on {row['table_name']}, "
-        f"{pretty_size(row['index_size'])} wasted",
-        object=row["index_name"],
-        fix=f"DROP INDEX CONCURRENTLY {row['index_name']};",
-        table=row["table_name"],
-        covering_index=row["covering_index"],
-        index_size=row["index_size"],
-        index_def=row["index_def"],
-        covering_def=row["covering_def"],
-    )
+    """,
+    message="covered by {covering_index} (its leading columns) on {table_name}, {index_size:size} wasted",
+    object="{index_name}",
+    fix="DROP INDEX CONCURRENTLY {index_name};",
+    details={"table": "table_name", "covering_index": "covering_index", "index_size": "index_size",
+             "index_def": "index_def", "covering_def": "covering_def"},
+)
 
 
 @check("fk-without-index", Severity.WARNING, sum_columns=("table_size",))
@@ -187,61 +215,51 @@ def fk_without_index(row: Row, ctx: Context) -> Finding:
     )
 
 
-@check("duplicate-foreign-keys", Severity.WARNING)
-def duplicate_foreign_keys(row: Row, ctx: Context) -> Finding:
-    """Two foreign keys on the same columns referencing the same columns: each
+declare(
+    "duplicate-foreign-keys", Severity.WARNING,
+    doc="""Two foreign keys on the same columns referencing the same columns: each
     one is checked on every write, and both hold locks on the referenced rows.
     Fix: drop the newer one. Severity warning.
-    """
-    table = row["table_name"]
-    return _c("duplicate-foreign-keys").finding(
-        f"foreign key {row['constraint_name']} duplicates {row['duplicate_of']} ({row['constraint_def']})",
-        object=f"{table}.{quote_ident(row['constraint_name'])}",
-        fix=f"ALTER TABLE {table} DROP CONSTRAINT {quote_ident(row['constraint_name'])};",
-        table=table,
-        duplicate_of=row["duplicate_of"],
-    )
+    """,
+    message="foreign key {constraint_name} duplicates {duplicate_of} ({constraint_def})",
+    object="{table_name}.{constraint_name:ident}",
+    fix="ALTER TABLE {table_name} DROP CONSTRAINT {constraint_name:ident};",
+    details={"table": "table_name", "duplicate_of": "duplicate_of"},
+)
 
 
-@check("intersecting-foreign-keys", Severity.WARNING)
-def intersecting_foreign_keys(row: Row, ctx: Context) -> Finding:
-    """Two foreign keys from one table to the same table over overlapping (but
+declare(
+    "intersecting-foreign-keys", Severity.WARNING,
+    doc="""Two foreign keys from one table to the same table over overlapping (but
     not identical) columns, or over the same columns in a different order:
     usually one of them is a mistake or is implied by the other. There is no
     mechanical fix — review which one the model needs. Severity warning.
-    """
-    table = row["table_name"]
-    return _c("intersecting-foreign-keys").finding(
-        f"foreign key {row['constraint_name']} ({row['constraint_def']}) overlaps {row['other_constraint']} "
-        f"({row['other_def']}); keep the one the model needs",
-        object=f"{table}.{quote_ident(row['constraint_name'])}",
-        table=table,
-        other_constraint=row["other_constraint"],
-    )
+    """,
+    message="foreign key {constraint_name} ({constraint_def}) overlaps {other_constraint} ({other_def}); keep the one "
+    "the model needs",
+    object="{table_name}.{constraint_name:ident}",
+    fix=None,
+    details={"table": "table_name", "other_constraint": "other_constraint"},
+)
 
 
-@check("fk-type-mismatch", Severity.ERROR)
-def fk_type_mismatch(row: Row, ctx: Context) -> Finding:
-    """A foreign key column whose type differs from the referenced column
+declare(
+    "fk-type-mismatch", Severity.ERROR,
+    doc="""A foreign key column whose type differs from the referenced column
     (``integer`` referencing ``bigint``, ``varchar`` referencing ``text``…): the
     referencing column overflows before the key does, and comparisons need
     casts that can defeat indexes. Fix: change the column to the referenced
     type (this rewrites the table under ACCESS EXCLUSIVE: on a big table, add
     a new column, backfill in batches, and swap). Severity error.
-    """
-    table = row["table_name"]
-    col = quote_ident(row["column_name"])
-    return _c("fk-type-mismatch").finding(
-        f"foreign key {row['constraint_name']}: {col} is {row['column_type']} but "
-        f"{row['referenced_table']}.{quote_ident(row['referenced_column'])} is {row['referenced_type']}",
-        object=f"{table}.{col}",
-        fix=f"-- rewrites the table under ACCESS EXCLUSIVE; on a big table add a column, backfill, swap\n"
-        f"ALTER TABLE {table} ALTER COLUMN {col} TYPE {row['referenced_type']};",
-        table=table,
-        constraint=row["constraint_name"],
-        column_type=row["column_type"],
-        referenced_type=row["referenced_type"],
-    )
+    """,
+    message="foreign key {constraint_name}: {column_name:ident} is {column_type} but "
+    "{referenced_table}.{referenced_column:ident} is {referenced_type}",
+    object="{table_name}.{column_name:ident}",
+    fix="-- rewrites the table under ACCESS EXCLUSIVE; on a big table add a column, backfill, swap\n"
+    "ALTER TABLE {table_name} ALTER COLUMN {column_name:ident} TYPE {referenced_type};",
+    details={"table": "table_name", "constraint": "constraint_name", "column_type": "column_type",
+             "referenced_type": "referenced_type"},
+)
 
 
 @check("tables-without-primary-key", Severity.WARNING)
@@ -272,21 +290,19 @@ def tables_without_primary_key(row: Row, ctx: Context) -> Finding:
     )
 
 
-@check("not-valid-constraints", Severity.WARNING)
-def not_valid_constraints(row: Row, ctx: Context) -> Finding:
-    """A constraint added ``NOT VALID`` and never validated: rows that existed
+declare(
+    "not-valid-constraints", Severity.WARNING,
+    doc="""A constraint added ``NOT VALID`` and never validated: rows that existed
     before are not checked, and the planner cannot use a CHECK constraint to
     skip partitions. Validation only takes SHARE UPDATE EXCLUSIVE (reads and
     writes continue). Fix: ``ALTER TABLE … VALIDATE CONSTRAINT``. Severity
     warning.
-    """
-    table = row["table_name"]
-    return _c("not-valid-constraints").finding(
-        f"{row['constraint_type']} constraint {row['constraint_name']} is NOT VALID ({row['constraint_def']})",
-        object=f"{table}.{quote_ident(row['constraint_name'])}",
-        fix=f"ALTER TABLE {table} VALIDATE CONSTRAINT {quote_ident(row['constraint_name'])};",
-        table=table,
-    )
+    """,
+    message="{constraint_type} constraint {constraint_name} is NOT VALID ({constraint_def})",
+    object="{table_name}.{constraint_name:ident}",
+    fix="ALTER TABLE {table_name} VALIDATE CONSTRAINT {constraint_name:ident};",
+    details={"table": "table_name"},
+)
 
 
 @check("nullable-index-first-column", Severity.INFO)
@@ -465,145 +481,115 @@ def unused_indexes(row: Row, ctx: Context) -> Finding:
     )
 
 
-@check("seq-scan-tables", Severity.INFO, runtime=True, sum_columns=("seq_scan", "seq_tup_read", "idx_scan", "estimated_rows", "table_size"))
-def seq_scan_tables(row: Row, ctx: Context) -> Finding:
-    """A table of at least ``seq_scan_min_rows`` rows read by at least
+declare(
+    "seq-scan-tables", Severity.INFO, runtime=True,
+    sum_columns=("seq_scan", "seq_tup_read", "idx_scan", "estimated_rows", "table_size"),
+    doc="""A table of at least ``seq_scan_min_rows`` rows read by at least
     ``seq_scan_min_count`` sequential scans since the statistics reset: some
     query filters on columns no index serves. Find it (``pg_stat_statements``,
     ``dbops check budgets``) and index its filter. Severity info: a report, a
     batch job or a small-table scan can be legitimate.
-    """
-    table = row["table_name"]
-    return _c("seq-scan-tables").finding(
-        f"{row['seq_scan']:,} sequential scans read {row['seq_tup_read']:,} rows {ctx.stats_since()} "
-        f"(index scans: {row['idx_scan']:,}; ~{row['estimated_rows']:,} rows, {pretty_size(row['table_size'])})"
-        f"{_partitioned_note(row)}",
-        object=table,
-        fix=f"-- find the queries scanning {table} (pg_stat_statements, EXPLAIN) and index the columns they filter on:\n"
-        f"-- CREATE INDEX CONCURRENTLY … ON {table} (…);",
-        seq_scan=row["seq_scan"],
-        seq_tup_read=row["seq_tup_read"],
-        idx_scan=row["idx_scan"],
-        estimated_rows=row["estimated_rows"],
-        table_size=row["table_size"],
-    )
+    """,
+    message="{seq_scan:,} sequential scans read {seq_tup_read:,} rows {stats_since} (index scans: {idx_scan:,}; "
+    "~{estimated_rows:,} rows, {table_size:size}){partitioned}",
+    object="{table_name}",
+    fix="-- find the queries scanning {table_name} (pg_stat_statements, EXPLAIN) and index the columns they filter "
+    "on:\n-- CREATE INDEX CONCURRENTLY … ON {table_name} (…);",
+    details={"seq_scan": "seq_scan", "seq_tup_read": "seq_tup_read", "idx_scan": "idx_scan",
+             "estimated_rows": "estimated_rows", "table_size": "table_size"},
+)
 
 
-@check("index-bloat", Severity.WARNING, runtime=True, sum_columns=("index_size", "bloat_bytes"))
-def index_bloat(row: Row, ctx: Context) -> Finding:
-    """A btree index larger than its live entries need, by at least
+declare(
+    "index-bloat", Severity.WARNING, runtime=True, sum_columns=("index_size", "bloat_bytes"),
+    doc="""A btree index larger than its live entries need, by at least
     ``bloat_min_bytes`` and ``bloat_min_percent`` — estimated from ``pg_class``
     and ``pg_stats`` (no page is read; indexes with deduplicated entries look
     smaller than the estimate, so bloat is underestimated there, never
     invented). Fix: ``REINDEX INDEX CONCURRENTLY``. Severity warning.
-    """
-    idx, table = row["index_name"], row["table_name"]
-    fix = f"REINDEX INDEX CONCURRENTLY {idx};"
-    return _c("index-bloat").finding(
-        f"~{pretty_size(row['bloat_bytes'])} of {pretty_size(row['index_size'])} is bloat "
-        f"({row['bloat_percent']}%) on {table}{_partitioned_note(row)}",
-        object=idx,
-        fix=fix,
-        table=table,
-        index_size=row["index_size"],
-        bloat_bytes=row["bloat_bytes"],
-        bloat_percent=row["bloat_percent"],
-    )
+    """,
+    message="~{bloat_bytes:size} of {index_size:size} is bloat ({bloat_percent}%) on {table_name}{partitioned}",
+    object="{index_name}",
+    fix="REINDEX INDEX CONCURRENTLY {index_name};",
+    details={"table": "table_name", "index_size": "index_size", "bloat_bytes": "bloat_bytes",
+             "bloat_percent": "bloat_percent"},
+)
 
 
-@check("table-bloat", Severity.WARNING, runtime=True, sum_columns=("table_size", "bloat_bytes"))
-def table_bloat(row: Row, ctx: Context) -> Finding:
-    """A table whose heap is larger than its live rows need, by at least
+declare(
+    "table-bloat", Severity.WARNING, runtime=True, sum_columns=("table_size", "bloat_bytes"),
+    doc="""A table whose heap is larger than its live rows need, by at least
     ``bloat_min_bytes`` and ``bloat_min_percent`` — estimated from ``pg_class``
     and ``pg_stats`` after mass deletes or updates. VACUUM makes the space
     reusable but does not give it back; ``VACUUM FULL`` does, under ACCESS
     EXCLUSIVE for the whole rewrite. Fix: rewrite online with pg_repack (or
     ``VACUUM FULL`` in a maintenance window). Severity warning.
-    """
-    table = row["table_name"]
-    return _c("table-bloat").finding(
-        f"~{pretty_size(row['bloat_bytes'])} of {pretty_size(row['table_size'])} is bloat ({row['bloat_percent']}%)"
-        f"{_partitioned_note(row)}",
-        object=table,
-        fix=f"-- online rewrite: pg_repack --table={table} --dbname={ctx.database}\n"
-        f"-- or, in a maintenance window (ACCESS EXCLUSIVE for the rewrite): VACUUM (FULL, ANALYZE) {table};",
-        table_size=row["table_size"],
-        bloat_bytes=row["bloat_bytes"],
-        bloat_percent=row["bloat_percent"],
-    )
+    """,
+    message="~{bloat_bytes:size} of {table_size:size} is bloat ({bloat_percent}%){partitioned}",
+    object="{table_name}",
+    fix="-- online rewrite: pg_repack --table={table_name} --dbname={database}\n"
+    "-- or, in a maintenance window (ACCESS EXCLUSIVE for the rewrite): VACUUM (FULL, ANALYZE) {table_name};",
+    details={"table_size": "table_size", "bloat_bytes": "bloat_bytes", "bloat_percent": "bloat_percent"},
+)
 
 
-@check("cache-hit-rate", Severity.INFO, runtime=True)
-def cache_hit_rate(row: Row, ctx: Context) -> Finding:
-    """The share of table (or index) blocks found in shared buffers, over the
+declare(
+    "cache-hit-rate", Severity.INFO, runtime=True,
+    doc="""The share of table (or index) blocks found in shared buffers, over the
     database's user relations, below ``cache_hit_min_percent`` once at least
     ``cache_hit_min_blocks`` blocks were needed: the working set does not fit
     in memory. Fix: more ``shared_buffers``/RAM, or less to read (indexes for
     scanning queries, dropping unused indexes, removing bloat). Severity info.
-    """
-    return _c("cache-hit-rate").finding(
-        f"{row['kind']} cache hit rate {row['hit_percent']}% ({row['hits']:,} hits, {row['reads']:,} reads "
-        f"{ctx.stats_since()}), below {ctx.params.get('cache_hit_min_percent')}%",
-        object=f"{row['database_name']} ({row['kind']}s)",
-        fix="-- SHOW shared_buffers;  raise it (and RAM) or reduce what is read: seq-scan-tables, unused-indexes, bloat",
-        kind=row["kind"],
-        hits=row["hits"],
-        reads=row["reads"],
-        hit_percent=row["hit_percent"],
-    )
+    """,
+    message="{kind} cache hit rate {hit_percent}% ({hits:,} hits, {reads:,} reads {stats_since}), below "
+    "{params[cache_hit_min_percent]}%",
+    object="{database_name} ({kind}s)",
+    fix="-- SHOW shared_buffers;  raise it (and RAM) or reduce what is read: seq-scan-tables, unused-indexes, bloat",
+    details={"kind": "kind", "hits": "hits", "reads": "reads", "hit_percent": "hit_percent"},
+)
 
 
-@check("xid-wraparound", Severity.ERROR, runtime=True)
-def xid_wraparound(row: Row, ctx: Context) -> Finding:
-    """A table (system catalogs included, TOAST counted with its table) whose
+declare(
+    "xid-wraparound", Severity.ERROR, runtime=True,
+    doc="""A table (system catalogs included, TOAST counted with its table) whose
     oldest unfrozen transaction ID or multixact is older than
     ``wraparound_max_age``: autovacuum is not keeping up (long transactions,
     abandoned replication slots or prepared transactions hold it back). At
     2^31 PostgreSQL stops accepting writes. Fix: remove what holds the
     horizon back, then ``VACUUM (FREEZE)`` the table. Severity error.
-    """
-    table = row["table_name"]
-    return _c("xid-wraparound").finding(
-        f"oldest unfrozen XID is {row['xid_age']:,} transactions old ({row['percent_to_wraparound']}% of the way "
-        f"to wraparound; database age {row['database_age']:,}){_partitioned_note(row)}",
-        object=table,
-        fix=f"VACUUM (FREEZE, VERBOSE) {table};",
-        xid_age=row["xid_age"],
-        database_age=row["database_age"],
-    )
+    """,
+    message="oldest unfrozen XID is {xid_age:,} transactions old ({percent_to_wraparound}% of the way to "
+    "wraparound; database age {database_age:,}){partitioned}",
+    object="{table_name}",
+    fix="VACUUM (FREEZE, VERBOSE) {table_name};",
+    details={"xid_age": "xid_age", "database_age": "database_age"},
+)
 
 
-@check("never-vacuumed", Severity.INFO, runtime=True, sum_columns=("live_rows", "dead_rows", "table_size"))
-def never_vacuumed(row: Row, ctx: Context) -> Finding:
-    """A table with at least ``stale_min_rows`` rows that no VACUUM (manual or
+declare(
+    "never-vacuumed", Severity.INFO, runtime=True, sum_columns=("live_rows", "dead_rows", "table_size"),
+    doc="""A table with at least ``stale_min_rows`` rows that no VACUUM (manual or
     autovacuum) has processed since the statistics reset: dead rows are not
     reclaimed and its visibility map is empty, so index-only scans read the
     heap. Check that autovacuum is on for it. Fix: ``VACUUM (ANALYZE)``.
     Severity info.
-    """
-    table = row["table_name"]
-    return _c("never-vacuumed").finding(
-        f"never vacuumed {ctx.stats_since()} ({row['live_rows']:,} live, {row['dead_rows']:,} dead rows, "
-        f"{pretty_size(row['table_size'])}){_partitioned_note(row)}",
-        object=table,
-        fix=f"VACUUM (ANALYZE, VERBOSE) {table};",
-        live_rows=row["live_rows"],
-        dead_rows=row["dead_rows"],
-    )
+    """,
+    message="never vacuumed {stats_since} ({live_rows:,} live, {dead_rows:,} dead rows, {table_size:size})"
+    "{partitioned}",
+    object="{table_name}",
+    fix="VACUUM (ANALYZE, VERBOSE) {table_name};",
+    details={"live_rows": "live_rows", "dead_rows": "dead_rows"},
+)
 
 
-@check("never-analyzed", Severity.INFO, runtime=True, sum_columns=("live_rows", "modified_rows", "table_size"))
-def never_analyzed(row: Row, ctx: Context) -> Finding:
-    """A table with at least ``stale_min_rows`` rows never analyzed since the
+declare(
+    "never-analyzed", Severity.INFO, runtime=True, sum_columns=("live_rows", "modified_rows", "table_size"),
+    doc="""A table with at least ``stale_min_rows`` rows never analyzed since the
     statistics reset: the planner works from default guesses of its size and
     value distributions. Fix: ``ANALYZE``. Severity info.
-    """
-    table = row["table_name"]
-    return _c("never-analyzed").finding(
-        f"never analyzed {ctx.stats_since()} ({row['live_rows']:,} live rows, {row['modified_rows']:,} modified)"
-        f"{_partitioned_note(row)}",
-        object=table,
-        fix=f"ANALYZE {table};",
-        live_rows=row["live_rows"],
-        modified_rows=row["modified_rows"],
-    )
+    """,
+    message="never analyzed {stats_since} ({live_rows:,} live rows, {modified_rows:,} modified){partitioned}",
+    object="{table_name}",
+    fix="ANALYZE {table_name};",
+    details={"live_rows": "live_rows", "modified_rows": "modified_rows"},
+)

@@ -8,7 +8,7 @@ runner knows no check by name.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from dbops.findings import Finding, Severity
+from dbops.findings.catalog import RuleMeta
 
 Row = dict[str, Any]
 
@@ -74,14 +75,23 @@ class Check:
         return self.sql.splitlines()[0].removeprefix("--").strip()
 
     @property
+    def documentation(self) -> str:
+        """Why it matters, what the fix does, why this severity (the mapper's docstring), and its kind."""
+        body = _dedent((self.mapper.__doc__ or "").strip())
+        kind = ("Runtime check: needs statistics, skipped with `--schema-only`." if self.runtime
+                else "Schema check: reads the catalog only.")
+        return f"{body}\n\n{kind}" if body else kind
+
+    @property
     def doc(self) -> str:
-        """The documentation of the check: summary, why, fix, severity (from the mapper's docstring)."""
-        body = (self.mapper.__doc__ or "").strip()
-        kind = "runtime (needs statistics; skipped with --schema-only)" if self.runtime else "schema"
-        lines = [f"{self.name} ({self.severity.value}, {kind})", "", self.summary]
-        if body:
-            lines += ["", _dedent(body)]
-        return "\n".join(lines)
+        """The text ``dbops rules ID`` prints."""
+        return self.meta.render()
+
+    @cached_property
+    def meta(self) -> RuleMeta:
+        """The check's entry in the rule catalog."""
+        return RuleMeta(self.name, self.summary, self.severity, self.documentation, check="indexes",
+                        fix=getattr(self.mapper, "fix_template", None))
 
     def finding(self, message: str, *, object: str, fix: str | None = None, **details: Any) -> Finding:
         """A finding of this check (rule id = check name)."""
@@ -94,6 +104,71 @@ class Check:
             check="indexes",
             details={k: _jsonable(v) for k, v in details.items() if v is not None},
         )
+
+
+class _Value:
+    """A row value in a message template: ``{size:size}``, ``{name:ident}``, ``{count:,}``, ``{params[key]}``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        if spec == "size":
+            return pretty_size(self.value)
+        if spec == "ident":
+            return quote_ident(self.value)
+        return format(self.value, spec)
+
+    def __getitem__(self, key: Any) -> _Value:
+        return _Value(self.value.get(key) if isinstance(self.value, Mapping) else self.value[key])
+
+
+class _Fields(Mapping[str, Any]):
+    """What a template may name: the row's columns, and ``stats_since``, ``partitioned``, ``database``, ``params``."""
+
+    def __init__(self, row: Row, ctx: Context) -> None:
+        self.row, self.ctx = row, ctx
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "stats_since":
+            return self.ctx.stats_since()
+        if key == "partitioned":
+            return f" (on all {self.row['partitions']} partitions)" if self.row.get("partitions") else ""
+        if key == "database":
+            return self.ctx.database
+        if key == "params":
+            return _Value(self.ctx.params)
+        return _Value(self.row[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.row)
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
+def template_mapper(check: Callable[[], Check], *, message: str, object: str, fix: str | None,
+                    details: Mapping[str, str], doc: str) -> Mapper:
+    """A mapper that fills message, object and fix templates from the row (``str.format`` fields).
+
+    ``details`` maps a detail's name to the row column it holds. The mapper carries its fix
+    template (``fix_template``) for the rule catalog.
+    """
+
+    def mapper(row: Row, ctx: Context) -> Finding:
+        fields = _Fields(row, ctx)
+        return check().finding(
+            message.format_map(fields),
+            object=object.format_map(fields),
+            fix=fix.format_map(fields) if fix is not None else None,
+            **{name: row.get(column) for name, column in details.items()},
+        )
+
+    mapper.__doc__ = doc
+    mapper.fix_template = fix  # type: ignore[attr-defined]
+    return mapper
 
 
 def _dedent(text: str) -> str:

@@ -13,7 +13,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from dbops.errors import InputError
 from dbops.findings import Finding, Report
 from dbops.lint.cache import CACHE_FILE, Cache, blake2b, decode_finding, decode_journal, engine_fingerprint
-from dbops.lint.options import DEFAULT_NO_TRANSACTION_MARKERS, Options
+from dbops.lint.options import DEFAULT_BOOKKEEPING_TABLES, DEFAULT_NO_TRANSACTION_MARKERS, Options
 
 if TYPE_CHECKING:
     from dbops.lint.inputs import RevisionInput
@@ -47,6 +47,7 @@ def options_from_settings(
     locks = settings.locks
     partitioned = sorted({t for s in settings.schemas.values() for t in s.partitioned_tables})
     markers = tuple(getattr(locks, "no_transaction_markers", None) or DEFAULT_NO_TRANSACTION_MARKERS)
+    bookkeeping = tuple(getattr(locks, "bookkeeping_tables", None) or DEFAULT_BOOKKEEPING_TABLES)
     return Options(
         pg_version=pg_version or settings.target_pg_version or 15,
         assume_in_transaction=locks.assume_in_transaction if assume_in_transaction is None else assume_in_transaction,
@@ -56,6 +57,7 @@ def options_from_settings(
         unanalysed_severity=locks.unanalysed_severity,
         partitioned_tables=tuple(partitioned),
         no_transaction_markers=markers,
+        bookkeeping_tables=bookkeeping,
     )
 
 
@@ -85,7 +87,8 @@ def lint_sql(
     started = time.perf_counter()
     options = options_from_settings(settings, assume_in_transaction=assume_in_transaction, pg_version=pg_version,
                                     phase=phase)
-    result = lint_text(text, filename=filename, options=options)
+    with _gc_paused():
+        result = lint_text(text, filename=filename, options=options)
     report = Report(result.findings)
     _summary(report, 1, result.statements, result.unanalysed, started)
     return report
@@ -185,13 +188,31 @@ def _read(path: str | Path) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _decode(data: bytes, name: str) -> str:
+def decode_sql(data: bytes, name: str) -> str:
+    """``data`` as UTF-8 text; otherwise an InputError naming the line and the byte offset (exit 2).
+
+    >>> decode_sql(b"SELECT 1;\\nSELECT '\\xe9';", "m.sql")
+    Traceback (most recent call last):
+    ...
+    dbops.errors.InputError: not UTF-8 text: byte 0xe9 at offset 18 (line 2, column 9)
+    """
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise InputError("the file is not UTF-8 text", location=f"{name}:{line}",
-                         hint="save it as UTF-8") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        what = "the input" if name == "<stdin>" else "the file"
+        raise InputError(f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}, "
+                         f"column {column})", location=f"{name}:{line}",
+                         hint=f"save {what} as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+
+
+def read_stdin() -> bytes:
+    """Standard input as bytes (decoded by ``decode_sql``, so a bad byte is a clear error)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        return buffer.read()
+    return sys.stdin.read().encode("utf-8", "surrogateescape")  # a text stream (tests): as given
 
 
 def lint_paths(
@@ -201,36 +222,40 @@ def lint_paths(
     assume_in_transaction: bool | None = None,
     pg_version: int | None = None,
     cache: bool = True,
+    known_types: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Report:
     """Lint .sql files and directories (``-`` reads stdin), in migration order.
 
     Files are one migration each; column types learned from earlier files
-    carry to later ones (history). Results are cached by content hash in
-    ``[tool.dbops.locks] cache_dir``: a rerun skips every file whose content,
-    options and preceding history are unchanged.
+    carry to later ones (history), on top of ``known_types`` (table → column →
+    ``TypeInfo``, e.g. read from the live database). Results are cached by
+    content hash in ``[tool.dbops.locks] cache_dir``: a rerun skips every file
+    whose content, options and preceding history are unchanged.
     """
     with _gc_paused():
         return _lint_paths(paths, settings, assume_in_transaction=assume_in_transaction, pg_version=pg_version,
-                           cache=cache)
+                           cache=cache, known_types=known_types)
 
 
 def _lint_paths(paths: Iterable[str | Path], settings: Any, *, assume_in_transaction: bool | None,
-                pg_version: int | None, cache: bool) -> Report:
+                pg_version: int | None, cache: bool, known_types: Mapping[str, Mapping[str, Any]] | None) -> Report:
     started = time.perf_counter()
     options = options_from_settings(settings, assume_in_transaction=assume_in_transaction, pg_version=pg_version)
     files = collect_files(paths)
     cwd = os.getcwd().rstrip(os.sep) + os.sep
     cache_dir = getattr(settings.locks, "cache_dir", "") if settings is not None else ""
     store = Cache(Path(settings.root) / cache_dir / CACHE_FILE if cache and cache_dir else None)
-    option_key = (options.key() + engine_fingerprint()).encode()
+    known = {t: dict(cols) for t, cols in sorted((known_types or {}).items())}
+    option_key = (options.key() + engine_fingerprint() + repr(sorted((t, sorted(c.items())) for t, c in known.items()))
+                  ).encode()
     catalog = None  # the history of column types, built on the first file that is not a cache hit
-    pending: list[bytes] = []  # journals of cached files not yet replayed into the catalog
+    pending: list[Any] = []  # journals of cached files not yet replayed into the catalog
     chain = blake2b(option_key, digest_size=20).digest()
     findings: list[Finding] = []
     statements = unanalysed = hits = 0
     for item in files:
         if item == "-":
-            name, data = "<stdin>", sys.stdin.read().encode("utf-8")
+            name, data = "<stdin>", read_stdin()
         else:
             name = _display(item, cwd)
             data = _read(item)
@@ -250,11 +275,11 @@ def _lint_paths(paths: Iterable[str | Path], settings: Any, *, assume_in_transac
             if catalog is None:
                 from dbops.lint.context import Catalog
 
-                catalog = Catalog()
+                catalog = Catalog.from_types(known)
             for journal in pending:
                 catalog.replay(decode_journal(journal))
             pending = []
-            result = lint_text(_decode(data, name), filename=name, options=options, catalog=catalog)
+            result = lint_text(decode_sql(data, name), filename=name, options=options, catalog=catalog)
             count, missing = result.statements, result.unanalysed
             findings.extend(result.findings)
             if key is not None:

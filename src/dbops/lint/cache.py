@@ -2,11 +2,12 @@
 
 A warm rerun reads one file (``[tool.dbops.locks] cache_dir``/``locks.cache``),
 hashes the migrations and rebuilds the cached findings; it never imports the
-parser, the rule modules or Alembic. So the cache holds plain data only
-(``marshal``: tuples, strings, numbers — no classes to import), each finding
-as the tuple of its fields; a migration's catalog changes (its journal, needed
-only when a later file is linted again) are kept pickled and unpickled only on
-a miss.
+parser, the rule modules or Alembic. The cache holds plain data only
+(``marshal``: tuples, strings, numbers — no classes, and never pickle: loading
+a file from the project directory must not run code), each finding as the
+tuple of its fields, and a migration's catalog changes (its journal, replayed
+only when a later file is linted again) as tuples with column types spelled
+``(name, params, array)``.
 
 The cache is keyed by the engine fingerprint (the lint's sources, sqlglot's
 version, the Python version, the shape of ``Finding``): any change there makes
@@ -34,13 +35,13 @@ except ImportError:  # pragma: no cover - not CPython
     from hashlib import blake2b
 
 CACHE_FILE = "locks.cache"
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 _FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 _SEVERITY_AT = _FIELDS.index("severity")
 _SEVERITIES = {s.value: s for s in Severity}
 
-# One cache entry: (findings as rows, statements, unanalysed, pickled journal or b"").
-Entry = tuple[tuple[tuple[Any, ...], ...], int, int, bytes]
+# One cache entry: (findings as rows, statements, unanalysed, journal as plain tuples).
+Entry = tuple[tuple[tuple[Any, ...], ...], int, int, tuple[tuple[Any, ...], ...]]
 
 
 def encode_finding(finding: Finding) -> tuple[Any, ...]:
@@ -58,20 +59,46 @@ def decode_finding(row: tuple[Any, ...]) -> Finding:
 
 
 def encode_entry(findings: list[Finding], statements: int, unanalysed: int, journal: list[tuple]) -> Entry:
-    blob = b""
-    if journal:
-        import pickle
-
-        blob = pickle.dumps(journal, protocol=pickle.HIGHEST_PROTOCOL)
-    return tuple(encode_finding(f) for f in findings), statements, unanalysed, blob
+    return tuple(encode_finding(f) for f in findings), statements, unanalysed, encode_journal(journal)
 
 
-def decode_journal(blob: bytes) -> list[tuple]:
-    if not blob:
+_TYPE = "\x00type"  # marks a column type in a journal: (_TYPE, name, params, array)
+
+
+def encode_journal(journal: list[tuple[Any, ...]]) -> tuple[tuple[Any, ...], ...]:
+    """A catalog journal as marshal-able tuples (column types become tagged tuples).
+
+    >>> from dbops.lint.pgtypes import TypeInfo
+    >>> ops = [("column", "t", "c", TypeInfo("varchar", (20,))), ("table", "u", {"id": TypeInfo("int8")})]
+    >>> decode_journal(encode_journal(ops)) == ops
+    True
+    """
+    return tuple(tuple(_plain(arg) for arg in op) for op in journal)
+
+
+def decode_journal(ops: Any) -> list[tuple[Any, ...]]:
+    """The journal back from ``encode_journal``'s tuples."""
+    if not ops:
         return []
-    import pickle
+    return [tuple(_typed(arg) for arg in op) for op in ops]
 
-    return pickle.loads(blob)
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "params") and hasattr(value, "array"):  # a TypeInfo (not imported: the warm path stays light)
+        return (_TYPE, value.name, tuple(value.params), bool(value.array))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, tuple) and len(value) == 4 and value[0] == _TYPE:
+        from dbops.lint.pgtypes import TypeInfo
+
+        return TypeInfo(value[1], tuple(value[2]), value[3])
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    return value
 
 
 _ENGINE_FINGERPRINT: str | None = None

@@ -16,19 +16,11 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Sequence
 
 from dbops.findings import Finding, Report, Severity
-from dbops.lint.context import Catalog, Context
-from dbops.lint.engine import (
-    UNANALYSED,
-    Directives,
-    Suppression,
-    check_statements,
-    count_unanalysed,
-    make_findings,
-    parse_directive,
-    prepare,
-    read_directives,
-)
+from dbops.lint.context import Catalog
+from dbops.lint.directives import SQUAWK_NEEDLE, Directives, Suppression, attach_all, parse_directive, read_directives
+from dbops.lint.engine import UNANALYSED, Linter, count_unanalysed, new_context, prepare_scanned
 from dbops.lint.facts import Stmt
+from dbops.lint.fixes import suppression
 from dbops.lint.inputs import RevisionInput
 from dbops.lint.options import Options
 
@@ -59,8 +51,10 @@ def lint_revision(revision: RevisionInput, *, options: Options, catalog: Catalog
     ``report_findings`` False the revision only feeds it.
     """
     display = revision.file
-    stmts, index, raws = prepare(revision.sql, display)
-    sql_directives = read_directives(revision.sql, raws, index, options)
+    markers = tuple(options.no_transaction_markers)
+    stmts, index, raws, scanned = prepare_scanned(revision.sql, display, ("dbops:", SQUAWK_NEEDLE, *markers))
+    sql_directives = read_directives(scanned.comments, index, markers)
+    attach_all(sql_directives, raws)
     py = _PyDirectives(revision.comments)
     op_line = [revision.line_at(s.start) for s in stmts]
 
@@ -78,23 +72,25 @@ def lint_revision(revision: RevisionInput, *, options: Options, catalog: Catalog
     leftovers = [s for group in py.by_line.values() for s in group if id(s) not in matched]
     directives.by_statement.setdefault(-1, []).extend(leftovers)
 
+    def locate(stmt: Stmt) -> int | None:
+        """The revision line of the ``op.*`` call that emitted the statement."""
+        return op_line[stmt.index] if 0 <= stmt.index < len(op_line) else None
+
     phase = options.phase or revision.phase or directives.phase
-    ctx = Context(pg_version=options.pg_version, phase=phase, filename=display,
-                  partitioned_tables=frozenset(options.partitioned_tables), catalog=catalog)
-    violations = check_statements(stmts, ctx, assume_in_transaction=False)
+    ctx = new_context(options, filename=display, phase=phase, catalog=catalog, syntax="alembic", locate=locate)
+    linter = Linter(ctx, options, directives, assume_in_transaction=False, locate=locate, rules=report_findings)
+    for stmt in stmts:
+        linter.feed(stmt)
+    findings = linter.finish()
     if not report_findings:
         return [], len(stmts), count_unanalysed(stmts)
-
-    def locate(stmt: Stmt) -> tuple[int | None, int | None]:
-        return (op_line[stmt.index] if 0 <= stmt.index < len(op_line) else None), None
-
-    findings = make_findings(violations, stmts, directives, options, filename=display, locate=locate)
     if revision.render_error is not None and options.unanalysed_severity != "off":
         message, line = revision.render_error
         findings.append(Finding(
             rule=UNANALYSED, severity=Severity.parse(options.unanalysed_severity), file=display, line=line,
             message=f"the rest of this revision cannot be rendered offline ({message}); its statements were not "
-            "analysed", fix="keep data migrations out of schema revisions, or check this one by hand",
+            "analysed", fix="keep data migrations out of schema revisions, or check this one by hand and say so: "
+            + suppression(UNANALYSED, "alembic", "<what it does, and why its locks are fine>"),
             check="locks",
         ))
     return findings, len(stmts), count_unanalysed(stmts) + (1 if revision.render_error else 0)

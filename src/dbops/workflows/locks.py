@@ -61,12 +61,21 @@ def lint_pending(settings: Settings, schema: SchemaSettings, revisions: list[str
 
 def check_locks(settings: Settings, paths: Sequence[str | Path] | None = None, *, schema: str | None = None,
                 since: str | None = None, assume_in_transaction: bool | None = None,
-                pg_version: int | None = None) -> Report:
-    """``dbops check locks``: the files given, else (or with ``schema``) the schemas' revisions."""
+                pg_version: int | None = None, database_url: str | None = None) -> Report:
+    """``dbops check locks``: the files given, else (or with ``schema``) the schemas' revisions.
+
+    ``database_url``: the files' tables are read there first (their current column types), so
+    that a type change that only relabels is not reported as a rewrite.
+    """
     report = Report()
     if paths:
+        known = None
+        if database_url:
+            from dbops.lint.live import column_types  # psycopg: only when a database is given
+
+            known = column_types(database_url)
         report.extend(lint_paths(paths, settings, assume_in_transaction=assume_in_transaction,
-                                 pg_version=pg_version), prefix="files")
+                                 pg_version=pg_version, known_types=known), prefix="files")
     if not paths or schema:
         for schema_settings in settings.select(schema):
             part = lint_schema_revisions(settings, schema_settings, since=since, pg_version=pg_version)

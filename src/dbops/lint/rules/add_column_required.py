@@ -25,23 +25,26 @@ ALTER TABLE patients ADD COLUMN phone text NOT NULL DEFAULT '';
 
 from __future__ import annotations
 
-from dbops.lint.registry import Violation, rule
-from dbops.lint.rules._common import name
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Stmt
+from dbops.lint.fixes import Fix
+from dbops.lint.registry import Violation, action_rule
+from dbops.lint.rules._common import name, placeholder_default
 
 
-@rule(
-    "add-column-required",
-    squawk=("adding-required-field",),
-    kinds=("alter_table",),
-    actions=("add_column",),
-)
-def check(stmt, ctx):
-    if not ctx.existing(stmt.table):
+@action_rule("add-column-required", actions=(ActionKind.ADD_COLUMN,), squawk=("adding-required-field",))
+def check(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    if not action.not_null or action.has_default or action.generated:
         return
-    for action in stmt.actions:
-        if action.kind == "add_column" and action.not_null and not action.has_default and not action.generated:
-            yield Violation(
-                f"ADD COLUMN {action.column} NOT NULL without a DEFAULT fails on a non-empty {name(stmt)}",
-                fix=f"ALTER TABLE {name(stmt)} ADD COLUMN {action.column} {action.type.sql() if action.type else '…'} "
-                "NOT NULL DEFAULT <constant>;  -- or add it nullable, backfill, then set NOT NULL safely",
-            )
+    type_sql = action.type.sql() if action.type else "<type>"
+    yield Violation(
+        f"ADD COLUMN {action.column} NOT NULL without a DEFAULT fails on a non-empty {name(stmt)}",
+        fix=Fix(
+            sql=f"ALTER TABLE {name(stmt)} ADD COLUMN {action.column} {type_sql} NOT NULL "
+            f"DEFAULT {placeholder_default(type_sql)};",
+            note="a constant default is instant since PostgreSQL 11; or add the column nullable, backfill it, "
+            "then SET NOT NULL safely (`dbops rules set-not-null`)",
+        ),
+    )

@@ -28,26 +28,46 @@ ALTER TABLE orders ALTER COLUMN seq SET DEFAULT nextval('orders_seq_seq');
 
 from __future__ import annotations
 
-from dbops.lint.registry import Violation, rule
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Stmt
+from dbops.lint.fixes import Fix
+from dbops.lint.registry import Violation, action_rule
 from dbops.lint.rules._common import name
 
 _WHAT = {"serial": "a serial column", "identity": "an identity column", "stored": "a GENERATED … STORED column"}
+_PLAIN = {"int2": "smallint", "int4": "integer", "int8": "bigint"}
 
 
-@rule(
+@action_rule(
     "add-column-rewrite",
-    squawk=("adding-field-with-default", "adding-serial-primary-key-field"),
+    actions=(ActionKind.ADD_COLUMN,),
+    squawk=("adding-field-with-default",),
     strong_migrations=("add_column_generated_stored", "add_column_auto_incrementing"),
-    kinds=("alter_table",),
-    actions=("add_column",),
 )
-def check(stmt, ctx):
-    if not ctx.existing(stmt.table):
+def check(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    if action.generated not in _WHAT:
         return
-    for action in stmt.actions:
-        if action.kind == "add_column" and action.generated in _WHAT:
-            yield Violation(
-                f"adding {_WHAT[action.generated]} {action.column} to {name(stmt)} rewrites the whole table under an "
-                "ACCESS EXCLUSIVE lock (blocks all reads and writes)",
-                fix="add a plain nullable column, backfill it in batches, then set its default/sequence",
-            )
+    yield Violation(
+        f"adding {_WHAT[action.generated]} {action.column} to {name(stmt)} rewrites the whole table under an "
+        "ACCESS EXCLUSIVE lock (blocks all reads and writes)",
+        fix=_fix(stmt, action),
+    )
+
+
+def _fix(stmt: Stmt, action: Action) -> Fix:
+    table, column = name(stmt), action.column
+    type_sql = action.type.sql() if action.type else "bigint"
+    plain = _PLAIN.get(type_sql, type_sql)
+    if action.generated == "stored":
+        return Fix(sql=f"ALTER TABLE {table} ADD COLUMN {column} {plain};",
+                   note="a plain nullable column is instant; fill it in batches and keep it current from the "
+                   "application or a trigger (or compute it in a view)")
+    sequence = f"{stmt.table}_{column}_seq"
+    return Fix(
+        sql=f"ALTER TABLE {table} ADD COLUMN {column} {plain};\n"
+        f"CREATE SEQUENCE {sequence} AS {plain} OWNED BY {table}.{column};\n"
+        f"ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT nextval('{sequence}');",
+        note="instant: a nullable column, then a default for new rows; backfill the existing rows in batches",
+    )

@@ -28,34 +28,39 @@ UPDATE users SET token = gen_random_uuid() WHERE id BETWEEN 1 AND 10000 AND toke
 
 from __future__ import annotations
 
-from dbops.lint.registry import Violation, rule
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Stmt
+from dbops.lint.fixes import Fix
+from dbops.lint.registry import Violation, action_rule
 from dbops.lint.rules._common import name
 
 
-@rule(
+@action_rule(
     "add-column-volatile-default",
+    actions=(ActionKind.ADD_COLUMN,),
     squawk=("adding-field-with-default",),
     strong_migrations=("add_column_default", "add_column_default_callable"),
-    kinds=("alter_table",),
-    actions=("add_column",),
 )
-def check(stmt, ctx):
-    if not ctx.existing(stmt.table):
+def check(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    if not action.has_default or action.generated:
         return
-    for action in stmt.actions:
-        if action.kind != "add_column" or not action.has_default or action.generated:
-            continue
-        if ctx.pg_version < 11:
-            why = f"any DEFAULT rewrites the table before PostgreSQL 11 (target: {ctx.pg_version})"
-        elif action.default_volatile:
-            why = f"the volatile default {action.default_sql} is computed per row: the table is rewritten"
-        elif action.default_volatile is None:
-            why = f"dbops cannot prove the default {action.default_sql} is not volatile (a volatile default rewrites the table)"
-        else:
-            continue
-        yield Violation(
-            f"ADD COLUMN {action.column} on {name(stmt)}: {why} under an ACCESS EXCLUSIVE lock",
-            fix=f"ALTER TABLE {name(stmt)} ADD COLUMN {action.column} {action.type.sql() if action.type else '…'}; "
-            f"ALTER TABLE {name(stmt)} ALTER COLUMN {action.column} SET DEFAULT {action.default_sql}; "
-            "then backfill in batches",
-        )
+    if ctx.pg_version < 11:
+        why = f"any DEFAULT rewrites the table before PostgreSQL 11 (target: {ctx.pg_version})"
+    elif action.default_volatile:
+        why = f"the volatile default {action.default_sql} is computed per row: the table is rewritten"
+    elif action.default_volatile is None:
+        why = f"dbops cannot prove the default {action.default_sql} is not volatile (a volatile default rewrites the table)"
+    else:
+        return
+    table = name(stmt)
+    yield Violation(
+        f"ADD COLUMN {action.column} on {table}: {why} under an ACCESS EXCLUSIVE lock",
+        fix=Fix(
+            sql=f"ALTER TABLE {table} ADD COLUMN {action.column} {action.type.sql() if action.type else '<type>'};\n"
+            f"ALTER TABLE {table} ALTER COLUMN {action.column} SET DEFAULT {action.default_sql};",
+            note=f"instant: the default applies to new rows; backfill the existing ones in batches "
+            f"(`dbops backfill <schema> {stmt.table} --set \"{action.column} = {action.default_sql}\"`)",
+        ),
+    )

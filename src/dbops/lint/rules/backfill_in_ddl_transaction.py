@@ -29,7 +29,12 @@ UPDATE clients SET is_active = true WHERE id BETWEEN 1 AND 10000 AND is_active I
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from dbops.findings import Severity
+from dbops.lint.context import Context, Transaction
+from dbops.lint.facts.model import Kind, Stmt
+from dbops.lint.fixes import Fix
 from dbops.lint.registry import Violation, rule
 from dbops.lint.rules._common import name
 
@@ -38,14 +43,20 @@ from dbops.lint.rules._common import name
     "backfill-in-ddl-transaction",
     severity=Severity.WARNING,
     strong_migrations=("add_column_default",),
-    kinds=("update", "delete"),
+    kinds=(Kind.UPDATE, Kind.DELETE),
 )
-def check(stmt, ctx):
+def check(stmt: Stmt, ctx: Context) -> Iterator[Violation]:
     tx = ctx.tx
-    if tx is None or tx.kind == "single" or tx.id not in ctx.ddl_transactions or not ctx.existing(stmt.table):
+    if tx is None or tx.kind == "single" or not ctx.existing(stmt.table):
         return
     yield Violation(
-        f"{stmt.kind.upper()} of existing table {name(stmt)} runs in the same transaction as a schema change: the "
-        "DDL lock is held for the whole backfill",
-        fix="move the backfill to its own migration and run it in batches (e.g. 10,000 rows per transaction)",
+        f"{stmt.kind.value.upper()} of existing table {name(stmt)} runs in the same transaction as a schema "
+        "change: the DDL lock is held for the whole backfill",
+        fix=Fix(note=f"move the backfill to its own migration and run it in batches of ~10,000 rows, outside the "
+                f"schema change (`dbops backfill <schema> {stmt.table} --set \"…\"`)"),
+        when=_takes_ddl_lock,  # before or after this statement, in the same transaction
     )
+
+
+def _takes_ddl_lock(tx: Transaction) -> bool:
+    return tx.ddl

@@ -31,26 +31,43 @@ not wrap in a transaction (e.g. `-- dbops: no-transaction`).
 
 from __future__ import annotations
 
-from dbops.lint.registry import Violation, rule
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Kind, Stmt
+from dbops.lint.fixes import Fix, alembic_create_index, alembic_drop_index
+from dbops.lint.registry import Violation, action_rule, rule
+from dbops.lint.rules._common import name
+
+ID = "concurrently-in-transaction"
+_WHAT = {Kind.CREATE_INDEX: "CREATE INDEX CONCURRENTLY", Kind.DROP_INDEX: "DROP INDEX CONCURRENTLY",
+         Kind.REINDEX: "REINDEX CONCURRENTLY"}
 
 
-@rule(
-    "concurrently-in-transaction",
-    squawk=("ban-concurrent-index-creation-in-transaction",),
-    kinds=("create_index", "drop_index", "reindex", "alter_table"),
-    actions=("detach_partition",),
-)
-def check(stmt, ctx):
-    if not ctx.in_transaction:
-        return
-    concurrent = stmt.concurrently or any(a.kind == "detach_partition" and a.concurrently for a in stmt.actions)
-    if not concurrent:
-        return
+@rule(ID, squawk=("ban-concurrent-index-creation-in-transaction",),
+      kinds=(Kind.CREATE_INDEX, Kind.DROP_INDEX, Kind.REINDEX))
+def check(stmt: Stmt, ctx: Context) -> Iterator[Violation]:
+    if ctx.in_transaction and stmt.concurrently:
+        yield _violation(_WHAT[stmt.kind], ctx, _fix(stmt))
+
+
+@action_rule(ID, actions=(ActionKind.DETACH_PARTITION,), new_tables=True)
+def check_detach(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    if ctx.in_transaction and action.concurrently:
+        sql = f"ALTER TABLE {name(stmt)} DETACH PARTITION {action.name} CONCURRENTLY;"
+        yield _violation("DETACH PARTITION CONCURRENTLY", ctx, Fix(sql=sql, outside_transaction=True))
+
+
+def _violation(what: str, ctx: Context, fix: Fix) -> Violation:
+    assert ctx.tx is not None
     where = "a DO block" if ctx.tx.kind == "do" else "a transaction block"
-    what = {"create_index": "CREATE INDEX CONCURRENTLY", "drop_index": "DROP INDEX CONCURRENTLY",
-            "reindex": "REINDEX CONCURRENTLY"}.get(stmt.kind, "DETACH PARTITION CONCURRENTLY")
-    yield Violation(
-        f"{what} cannot run inside {where}: the migration will fail",
-        fix="run it outside the transaction (Alembic: `with op.get_context().autocommit_block():`; "
-        "SQL: a separate file the runner does not wrap in a transaction)",
-    )
+    return Violation(f"{what} cannot run inside {where}: the migration will fail", fix=fix)
+
+
+def _fix(stmt: Stmt) -> Fix:
+    sql = stmt.text.rstrip(";") + ";"
+    if stmt.kind is Kind.CREATE_INDEX:
+        return Fix(sql=sql, alembic=lambda: alembic_create_index(stmt.text), outside_transaction=True)
+    if stmt.kind is Kind.DROP_INDEX:
+        return Fix(sql=sql, alembic=alembic_drop_index((stmt.display or "").split(", ")), outside_transaction=True)
+    return Fix(sql=sql, outside_transaction=True)

@@ -28,23 +28,25 @@ ALTER TABLE clients DROP COLUMN fax;
 
 from __future__ import annotations
 
-from dbops.lint.registry import Violation, rule
-from dbops.lint.rules._common import name
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Stmt
+from dbops.lint.fixes import Fix
+from dbops.lint.registry import Violation, action_rule
+from dbops.lint.rules._common import CONTRACT_ALEMBIC, CONTRACT_SQL, name
+
+CONTRACT = Fix(sql=CONTRACT_SQL, alembic=CONTRACT_ALEMBIC,
+               note="remove its uses from the code and deploy that first; then mark this migration contract-phase:")
 
 
-@rule(
-    "drop-column", squawk=("ban-drop-column",), strong_migrations=("remove_column",),
-    kinds=("alter_table",),
-    actions=("drop_column",),
-)
-def check(stmt, ctx):
-    if ctx.contract_phase() or not ctx.existing(stmt.table):
+@action_rule("drop-column", actions=(ActionKind.DROP_COLUMN,), squawk=("ban-drop-column",),
+             strong_migrations=("remove_column",))
+def check(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    if ctx.contract_phase():
         return
-    for action in stmt.actions:
-        if action.kind == "drop_column":
-            yield Violation(
-                f"dropping column {name(stmt)}.{action.column} breaks the application version still running "
-                "(allowed only in a contract-phase migration)",
-                fix="remove its uses from the code first, then drop it in a migration marked `-- dbops: "
-                "phase=contract` (Alembic: `phase = \"contract\"`)",
-            )
+    yield Violation(
+        f"dropping column {name(stmt)}.{action.column} breaks the application version still running "
+        "(allowed only in a contract-phase migration)",
+        fix=CONTRACT,
+    )

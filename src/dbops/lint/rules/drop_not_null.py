@@ -24,22 +24,25 @@ ALTER TABLE patients ALTER COLUMN phone DROP NOT NULL;
 
 from __future__ import annotations
 
-from dbops.lint.registry import Violation, rule
-from dbops.lint.rules._common import name
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Stmt
+from dbops.lint.fixes import Fix
+from dbops.lint.registry import Violation, action_rule
+from dbops.lint.rules._common import CONTRACT_ALEMBIC, CONTRACT_SQL, name
+
+_FIX = Fix(sql=CONTRACT_SQL, alembic=CONTRACT_ALEMBIC,
+           note="make the code handle NULL and deploy that first; then mark this migration contract-phase:")
 
 
-@rule(
-    "drop-not-null", squawk=("ban-drop-not-null",), strong_migrations=("change_column_null",),
-    kinds=("alter_table",),
-    actions=("drop_not_null",),
-)
-def check(stmt, ctx):
-    if ctx.contract_phase() or not ctx.existing(stmt.table):
+@action_rule("drop-not-null", actions=(ActionKind.DROP_NOT_NULL,), squawk=("ban-drop-not-null",),
+             strong_migrations=("change_column_null",))
+def check(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    if ctx.contract_phase():
         return
-    for action in stmt.actions:
-        if action.kind == "drop_not_null":
-            yield Violation(
-                f"DROP NOT NULL on {name(stmt)}.{action.column} breaks code that assumes it is never NULL "
-                "(allowed only in a contract-phase migration)",
-                fix="make the code handle NULL first, then do it in a migration marked `-- dbops: phase=contract`",
-            )
+    yield Violation(
+        f"DROP NOT NULL on {name(stmt)}.{action.column} breaks code that assumes it is never NULL "
+        "(allowed only in a contract-phase migration)",
+        fix=_FIX,
+    )

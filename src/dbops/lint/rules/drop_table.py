@@ -24,18 +24,26 @@ DROP TABLE legacy_sessions;
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Kind, Stmt
+from dbops.lint.fixes import Fix
 from dbops.lint.registry import Violation, rule
-from dbops.lint.rules._common import name
+from dbops.lint.rules._common import CONTRACT_ALEMBIC, CONTRACT_SQL
+
+_FIX = Fix(sql=CONTRACT_SQL, alembic=CONTRACT_ALEMBIC,
+           note="stop using it and deploy that first; then mark this migration contract-phase:")
 
 
-@rule("drop-table", squawk=("ban-drop-table",), kinds=("drop_table",))
-def check(stmt, ctx):
+@rule("drop-table", squawk=("ban-drop-table",), kinds=(Kind.DROP_TABLE,))
+def check(stmt: Stmt, ctx: Context) -> Iterator[Violation]:
     if ctx.contract_phase():
         return
     existing = [t for t in stmt.tables if ctx.existing(t)]
     if existing:
         yield Violation(
-            f"dropping table {name(stmt)} breaks the application version still running and loses its data "
-            "(allowed only in a contract-phase migration)",
-            fix="stop using it first, then drop it in a migration marked `-- dbops: phase=contract`",
+            f"dropping table {', '.join(existing)} breaks the application version still running and loses its "
+            "data (allowed only in a contract-phase migration)",
+            fix=_FIX,
         )

@@ -24,23 +24,23 @@ trigger, and accept the exclusion constraint only on new tables.
 
 from __future__ import annotations
 
-from dbops.lint.registry import Violation, rule
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Stmt
+from dbops.lint.fixes import Fix
+from dbops.lint.registry import Violation, action_rule
 from dbops.lint.rules._common import name
 
 
-@rule(
-    "exclude-constraint", strong_migrations=("add_exclusion_constraint",),
-    kinds=("alter_table",),
-    actions=("add_constraint",),
-)
-def check(stmt, ctx):
-    if not ctx.existing(stmt.table):
+@action_rule("exclude-constraint", actions=(ActionKind.ADD_CONSTRAINT,),
+             strong_migrations=("add_exclusion_constraint",))
+def check(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    if action.constraint != "exclude":
         return
-    for action in stmt.actions:
-        if action.kind == "add_constraint" and action.constraint == "exclude":
-            yield Violation(
-                f"EXCLUDE constraint on existing table {name(stmt)} builds and checks under an ACCESS EXCLUSIVE lock "
-                "and has no concurrent form",
-                fix="add it when the table is created, or enforce the rule another way (see `dbops rules "
-                "exclude-constraint`)",
-            )
+    yield Violation(
+        f"EXCLUDE constraint on existing table {name(stmt)} builds and checks under an ACCESS EXCLUSIVE lock "
+        "and has no concurrent form",
+        fix=Fix(note=f"add it when the table is created, or enforce the rule another way; if the table is small "
+                f"enough, say so: {ctx.suppression('exclude-constraint', '<rows, and why the lock is short>')}"),
+    )

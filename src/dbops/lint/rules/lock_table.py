@@ -22,17 +22,23 @@ suppress with a reason: `-- dbops: ignore[lock-table] fixes the lock order`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from dbops.findings import Severity
 from dbops.lint import locks as L
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Kind, Stmt
+from dbops.lint.fixes import Fix
 from dbops.lint.registry import Violation, rule
 
 
-@rule("lock-table", severity=Severity.WARNING, kinds=("lock",))
-def check(stmt, ctx):
+@rule("lock-table", severity=Severity.WARNING, kinds=(Kind.LOCK,))
+def check(stmt: Stmt, ctx: Context) -> Iterator[Violation]:
     if stmt.lock < L.SHARE or not any(ctx.existing(t) for t in stmt.tables):
         return
     yield Violation(
         f"LOCK TABLE {stmt.display} IN {stmt.option} MODE {L.what_it_blocks(stmt.lock)} until the end of the "
         "transaction",
-        fix="remove it, or suppress it with the reason it is needed",
+        fix=Fix(note="remove it, or say why it is needed: "
+                + ctx.suppression("lock-table", "<why the lock is needed, and why it is short>")),
     )

@@ -23,14 +23,31 @@ ALTER TABLE products ADD COLUMN attributes jsonb;
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from dbops.findings import Severity
-from dbops.lint.registry import Violation, rule
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Kind, Stmt
+from dbops.lint.fixes import Fix
+from dbops.lint.registry import Violation, action_rule, rule
 from dbops.lint.rules._common import name
 
+ID = "prefer-jsonb"
 
-@rule("prefer-jsonb", severity=Severity.WARNING, strong_migrations=("add_column_json",),
-      kinds=("alter_table", "create_table"), actions=("add_column", "alter_type"))
-def check(stmt, ctx):
-    columns = list(stmt.json_columns) + [a.column for a in stmt.actions if a.json]
-    for column in columns:
-        yield Violation(f"column {name(stmt)}.{column} is json: use jsonb", fix=f"declare {column} as jsonb")
+
+@rule(ID, severity=Severity.WARNING, strong_migrations=("add_column_json",), kinds=(Kind.CREATE_TABLE,))
+def check(stmt: Stmt, ctx: Context) -> Iterator[Violation]:
+    for column in stmt.json_columns:
+        yield Violation(f"column {name(stmt)}.{column} is json: use jsonb",
+                        fix=Fix(note=f"declare {column} as jsonb in this CREATE TABLE"))
+
+
+@action_rule(ID, actions=(ActionKind.ADD_COLUMN, ActionKind.ALTER_TYPE), new_tables=True)
+def check_action(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    if not action.json:
+        return
+    if action.kind is ActionKind.ADD_COLUMN:
+        fix = Fix(sql=f"ALTER TABLE {name(stmt)} ADD COLUMN {action.column} jsonb;")
+    else:
+        fix = Fix(sql=f"ALTER TABLE {name(stmt)} ALTER COLUMN {action.column} TYPE jsonb;")
+    yield Violation(f"column {name(stmt)}.{action.column} is json: use jsonb", fix=fix)

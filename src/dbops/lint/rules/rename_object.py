@@ -23,29 +23,27 @@ contract migration.
 
 from __future__ import annotations
 
-from dbops.lint.registry import Violation, rule
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Stmt
+from dbops.lint.fixes import Fix
+from dbops.lint.registry import Violation, action_rule
 from dbops.lint.rules._common import name
 
+_FIX = Fix(note="expand/contract: add the new name, write both (a trigger keeps them in sync), backfill, switch "
+           "reads, then drop the old one in a contract-phase migration")
 
-@rule(
+
+@action_rule(
     "rename-object",
+    actions=(ActionKind.RENAME_COLUMN, ActionKind.RENAME_TABLE),
     squawk=("renaming-column", "renaming-table"),
     strong_migrations=("rename_column", "rename_table"),
-    kinds=("alter_table",),
-    actions=("rename_column", "rename_table"),
 )
-def check(stmt, ctx):
-    if not ctx.existing(stmt.table):
-        return
-    for action in stmt.actions:
-        if action.kind == "rename_column":
-            what = f"column {name(stmt)}.{action.column} to {action.name}"
-        elif action.kind == "rename_table":
-            what = f"table {name(stmt)} to {action.name}"
-        else:
-            continue
-        yield Violation(
-            f"renaming {what} breaks the application version that is still running",
-            fix="expand/contract: add the new name, write both, backfill, switch reads, drop the old in a contract "
-            "migration",
-        )
+def check(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    if action.kind is ActionKind.RENAME_COLUMN:
+        what = f"column {name(stmt)}.{action.column} to {action.name}"
+    else:
+        what = f"table {name(stmt)} to {action.name}"
+    yield Violation(f"renaming {what} breaks the application version that is still running", fix=_FIX)

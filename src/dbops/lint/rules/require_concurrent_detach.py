@@ -24,18 +24,22 @@ ALTER TABLE appointment_audit_logs DETACH PARTITION appointment_audit_logs_p2024
 
 from __future__ import annotations
 
-from dbops.lint.registry import Violation, rule
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Stmt
+from dbops.lint.fixes import Fix
+from dbops.lint.registry import Violation, action_rule
 from dbops.lint.rules._common import name
 
 
-@rule("require-concurrent-detach", kinds=("alter_table",), actions=("detach_partition",))
-def check(stmt, ctx):
-    if ctx.pg_version < 14 or not ctx.existing(stmt.table):
+@action_rule("require-concurrent-detach", actions=(ActionKind.DETACH_PARTITION,))
+def check(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    if ctx.pg_version < 14 or action.concurrently or "FINALIZE" in action.text.upper():
         return
-    for action in stmt.actions:
-        if action.kind == "detach_partition" and not action.concurrently and "FINALIZE" not in action.text.upper():
-            yield Violation(
-                f"DETACH PARTITION {action.name} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on "
-                f"{name(stmt)} (blocks all reads and writes)",
-                fix=f"ALTER TABLE {name(stmt)} DETACH PARTITION {action.name} CONCURRENTLY;  -- outside a transaction",
-            )
+    yield Violation(
+        f"DETACH PARTITION {action.name} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on "
+        f"{name(stmt)} (blocks all reads and writes)",
+        fix=Fix(sql=f"ALTER TABLE {name(stmt)} DETACH PARTITION {action.name} CONCURRENTLY;",
+                outside_transaction=True),
+    )

@@ -32,30 +32,47 @@ For a partitioned table: `CREATE INDEX … ON ONLY parent`, then
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Kind, Stmt
+from dbops.lint.fixes import Fix, alembic_create_index
 from dbops.lint.registry import Violation, rule
 from dbops.lint.rules._common import name
+
+_INDEX = re.compile(r"\bINDEX\b", re.I)
+_ON = re.compile(r"\bON\s+", re.I)
 
 
 @rule(
     "require-concurrent-index",
     squawk=("require-concurrent-index-creation",),
     strong_migrations=("add_index",),
-    kinds=("create_index",),
+    kinds=(Kind.CREATE_INDEX,),
 )
-def check(stmt, ctx):
+def check(stmt: Stmt, ctx: Context) -> Iterator[Violation]:
     if stmt.concurrently or stmt.only or not ctx.existing(stmt.table):
         return
-    partitioned = stmt.table in ctx.partitioned_tables
-    fix = (
-        f"CREATE INDEX {stmt.index_name or '<name>'} ON ONLY {name(stmt)} (…); then CREATE INDEX CONCURRENTLY on each "
-        "partition and ALTER INDEX … ATTACH PARTITION"
-        if partitioned
-        else stmt.text.replace("INDEX", "INDEX CONCURRENTLY", 1)
-        if "INDEX" in stmt.text
-        else "CREATE INDEX CONCURRENTLY … (outside a transaction)"
-    )
     yield Violation(
         f"CREATE INDEX on existing table {name(stmt)} without CONCURRENTLY holds a SHARE lock "
         "(blocks writes) for the whole build",
-        fix=fix + ("" if partitioned else "  -- outside a transaction block"),
+        fix=_partitioned_fix(stmt) if stmt.table in ctx.partitioned_tables else _fix(stmt),
+    )
+
+
+def _fix(stmt: Stmt) -> Fix:
+    sql = _INDEX.sub("INDEX CONCURRENTLY", stmt.text.rstrip(";"), count=1) + ";"
+    return Fix(sql=sql, alembic=lambda: alembic_create_index(sql.rstrip(";")), outside_transaction=True)
+
+
+def _partitioned_fix(stmt: Stmt) -> Fix:
+    """A partitioned table: an index ON ONLY the parent, built concurrently per partition and attached."""
+    parent = _ON.sub("ON ONLY ", stmt.text.rstrip(";"), count=1) + ";"
+    index = stmt.index_name or "<index>"
+    return Fix(
+        sql=parent,
+        note="partitioned table: the parent's index is created invalid ON ONLY the parent; then, for each "
+        f"partition: CREATE INDEX CONCURRENTLY <partition_index> ON <partition> (…); "
+        f"ALTER INDEX {index} ATTACH PARTITION <partition_index>;",
     )

@@ -24,6 +24,11 @@ DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Kind, Stmt
+from dbops.lint.fixes import Fix, alembic_drop_index
 from dbops.lint.registry import Violation, rule
 
 
@@ -31,16 +36,18 @@ from dbops.lint.registry import Violation, rule
     "require-concurrent-index-drop",
     squawk=("require-concurrent-index-deletion",),
     strong_migrations=("remove_index",),
-    kinds=("drop_index",),
+    kinds=(Kind.DROP_INDEX,),
 )
-def check(stmt, ctx):
+def check(stmt: Stmt, ctx: Context) -> Iterator[Violation]:
     if stmt.concurrently:
         return
-    existing = [n for n in stmt.index_names if n not in ctx.created_indexes]
+    shown = dict(zip(stmt.index_names, (stmt.display or "").split(", "), strict=False))
+    existing = [shown.get(n, n) for n in stmt.index_names if n not in ctx.created_indexes]
     if not existing:
         return
     yield Violation(
         f"DROP INDEX {', '.join(existing)} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on its table "
         "(blocks all reads and writes while it waits)",
-        fix=f"DROP INDEX CONCURRENTLY IF EXISTS {', '.join(existing)};  -- outside a transaction block",
+        fix=Fix(sql="\n".join(f"DROP INDEX CONCURRENTLY IF EXISTS {n};" for n in existing),
+                alembic=alembic_drop_index(existing), outside_transaction=True),
     )

@@ -22,15 +22,21 @@ REFRESH MATERIALIZED VIEW CONCURRENTLY clinic_stats;
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from dbops.findings import Severity
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Kind, Stmt
+from dbops.lint.fixes import Fix
 from dbops.lint.registry import Violation, rule
 
 
-@rule("require-concurrent-refresh", severity=Severity.WARNING, kinds=("refresh_matview",))
-def check(stmt, ctx):
+@rule("require-concurrent-refresh", severity=Severity.WARNING, kinds=(Kind.REFRESH_MATVIEW,))
+def check(stmt: Stmt, ctx: Context) -> Iterator[Violation]:
     if stmt.concurrently or not ctx.existing(stmt.table):
         return
     yield Violation(
         f"REFRESH MATERIALIZED VIEW {stmt.display} without CONCURRENTLY blocks every read of it until done",
-        fix=f"REFRESH MATERIALIZED VIEW CONCURRENTLY {stmt.display};  -- needs a unique index on the view",
+        fix=Fix(sql=f"REFRESH MATERIALIZED VIEW CONCURRENTLY {stmt.display};",
+                note="CONCURRENTLY needs a unique index on the view (one that covers every row)"),
     )

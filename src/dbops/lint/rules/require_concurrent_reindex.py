@@ -24,19 +24,26 @@ REINDEX INDEX CONCURRENTLY users_email_idx;  -- outside a transaction block
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Kind, Stmt
+from dbops.lint.fixes import Fix
 from dbops.lint.registry import Violation, rule
 
 
-@rule("require-concurrent-reindex", kinds=("reindex",))
-def check(stmt, ctx):
+@rule("require-concurrent-reindex", kinds=(Kind.REINDEX,))
+def check(stmt: Stmt, ctx: Context) -> Iterator[Violation]:
     if stmt.concurrently or ctx.pg_version < 12:
         return
     if stmt.index_name and stmt.index_name in ctx.created_indexes:
         return
     if stmt.table and not ctx.existing(stmt.table):
         return
+    target = f"{stmt.option or 'INDEX'} {stmt.display or ''}".strip()
     yield Violation(
-        f"REINDEX {stmt.option or ''} {stmt.display or ''} without CONCURRENTLY blocks writes to the table and reads "
-        "through the index for the whole rebuild".replace("  ", " "),
-        fix=f"REINDEX {stmt.option or 'INDEX'} CONCURRENTLY {stmt.display or '…'};  -- outside a transaction block",
+        f"REINDEX {target} without CONCURRENTLY blocks writes to the table and reads through the index for the "
+        "whole rebuild",
+        fix=Fix(sql=f"REINDEX {stmt.option or 'INDEX'} CONCURRENTLY {stmt.display or '<name>'};",
+                outside_transaction=True),
     )

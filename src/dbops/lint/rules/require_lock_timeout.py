@@ -30,30 +30,39 @@ of every new Alembic revision.)
 from __future__ import annotations
 
 from dbops.lint import locks as L
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Kind, Stmt
+from dbops.lint.fixes import Fix
 from dbops.lint.registry import Violation, rule
 
 ID = "require-lock-timeout"
+_FIX = Fix(sql="SET lock_timeout = '2s';", note="at the top of the migration, before its first lock:")
 
 
 @rule(ID, squawk=("require-lock-timeout", "require-timeout-settings"))
-def check(stmt, ctx):
+def check(stmt: Stmt, ctx: Context) -> list[Violation] | None:  # every statement: no generator
     if ID in ctx.reported or ctx.lock_timeout_set():
-        return
-    targets = []
-    if stmt.lock >= L.SHARE:
-        if stmt.kind == "drop_index":
-            targets = [n for n in stmt.index_names if n not in ctx.created_indexes]
-        elif stmt.kind in ("alter_index", "reindex") and stmt.index_name:
-            targets = [] if stmt.index_name in ctx.created_indexes else [stmt.index_name]
-        else:
-            targets = [t for t in ([stmt.table] if stmt.table else stmt.tables) if ctx.existing(t)]
-    targets += [t for t, mode in stmt.other_locks.items() if mode >= L.SHARE and ctx.existing(t)]
+        return None
+    targets = _targets(stmt, ctx)
     if not targets:
-        return
+        return None
     ctx.reported.add(ID)
     mode = max([stmt.lock, *stmt.other_locks.values()])
-    yield Violation(
+    return [Violation(
         f"first lock on existing {targets[0]} ({L.mode_name(mode)}) without lock_timeout: while it waits, every "
         "query on the table queues behind it",
-        fix="SET lock_timeout = '2s';  -- at the top of the migration",
-    )
+        fix=_FIX,
+    )]
+
+
+def _targets(stmt: Stmt, ctx: Context) -> list[str]:
+    """The existing relations ``stmt`` takes a write-blocking lock on."""
+    targets: list[str] = []
+    if stmt.lock >= L.SHARE:
+        if stmt.kind is Kind.DROP_INDEX:
+            targets = [n for n in stmt.index_names if n not in ctx.created_indexes]
+        elif stmt.kind in (Kind.ALTER_INDEX, Kind.REINDEX) and stmt.index_name:
+            targets = [] if stmt.index_name in ctx.created_indexes else [stmt.index_name]
+        else:
+            targets = [t for t in stmt.targets() if ctx.existing(t)]
+    return targets + [t for t, mode in stmt.other_locks.items() if mode >= L.SHARE and ctx.existing(t)]

@@ -30,34 +30,39 @@ ALTER TABLE appointments DROP CONSTRAINT appointments_doctor_id_not_null;
 
 from __future__ import annotations
 
-from dbops.lint.registry import Violation, rule
-from dbops.lint.rules._common import name
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Stmt
+from dbops.lint.fixes import Fix
+from dbops.lint.registry import Violation, action_rule
+from dbops.lint.rules._common import constraint_name, name
 
 
-@rule(
+@action_rule(
     "set-not-null",
+    actions=(ActionKind.SET_NOT_NULL,),
     squawk=("adding-not-nullable-field",),
     strong_migrations=("change_column_null",),
-    kinds=("alter_table",),
-    actions=("set_not_null",),
 )
-def check(stmt, ctx):
-    if not ctx.existing(stmt.table):
+def check(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    if ctx.pg_version >= 12 and (stmt.table, action.column) in ctx.catalog.validated_not_null:
         return
-    for action in stmt.actions:
-        if action.kind != "set_not_null":
-            continue
-        if ctx.pg_version >= 12 and (stmt.table, action.column) in ctx.catalog.validated_not_null:
-            continue
-        constraint = f"{stmt.table}_{action.column}_not_null"
-        yield Violation(
-            f"SET NOT NULL on {name(stmt)}.{action.column} scans the whole table under an ACCESS EXCLUSIVE lock",
-            fix=(
-                f"ALTER TABLE {name(stmt)} ADD CONSTRAINT {constraint} CHECK ({action.column} IS NOT NULL) NOT VALID; "
-                f"then (another transaction) ALTER TABLE {name(stmt)} VALIDATE CONSTRAINT {constraint}; "
-                f"ALTER TABLE {name(stmt)} ALTER COLUMN {action.column} SET NOT NULL; "
-                f"ALTER TABLE {name(stmt)} DROP CONSTRAINT {constraint};"
-                if ctx.pg_version >= 12
-                else "upgrade to PostgreSQL 12+ to use a validated CHECK constraint, or keep a CHECK constraint instead"
-            ),
-        )
+    yield Violation(
+        f"SET NOT NULL on {name(stmt)}.{action.column} scans the whole table under an ACCESS EXCLUSIVE lock",
+        fix=_fix(stmt, action, ctx),
+    )
+
+
+def _fix(stmt: Stmt, action: Action, ctx: Context) -> Fix:
+    table, column = name(stmt), action.column or "<column>"
+    if ctx.pg_version < 12:
+        return Fix(note="PostgreSQL 12+ skips the scan when a validated CHECK (… IS NOT NULL) exists; before 12, "
+                   "keep a NOT VALID + VALIDATE'd CHECK constraint instead of SET NOT NULL")
+    constraint = constraint_name(stmt.table or "t", [column], "not_null")
+    return Fix(
+        sql=f"ALTER TABLE {table} ADD CONSTRAINT {constraint} CHECK ({column} IS NOT NULL) NOT VALID;",
+        then=f"ALTER TABLE {table} VALIDATE CONSTRAINT {constraint};\n"
+        f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL;\n"
+        f"ALTER TABLE {table} DROP CONSTRAINT {constraint};",
+    )

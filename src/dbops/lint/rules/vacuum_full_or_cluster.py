@@ -20,19 +20,25 @@ reclaim space online use an extension such as pg_repack.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Kind, Stmt
+from dbops.lint.fixes import Fix
 from dbops.lint.registry import Violation, rule
 
 
-@rule("vacuum-full-or-cluster", kinds=("vacuum", "cluster"))
-def check(stmt, ctx):
-    if stmt.kind == "vacuum" and stmt.option != "FULL":
+@rule("vacuum-full-or-cluster", kinds=(Kind.VACUUM, Kind.CLUSTER))
+def check(stmt: Stmt, ctx: Context) -> Iterator[Violation]:
+    if stmt.kind is Kind.VACUUM and stmt.option != "FULL":
         return
-    targets = stmt.tables or ([stmt.table] if stmt.table else [])
+    targets = stmt.targets()
     if targets and not any(ctx.existing(t) for t in targets):
         return
-    what = "VACUUM FULL" if stmt.kind == "vacuum" else "CLUSTER"
+    what = "VACUUM FULL" if stmt.kind is Kind.VACUUM else "CLUSTER"
     yield Violation(
         f"{what} {stmt.display or '(every table)'} rewrites the table under an ACCESS EXCLUSIVE lock (blocks all "
         "reads and writes)",
-        fix="do not run it in a migration; use plain VACUUM or pg_repack from maintenance jobs",
+        fix=Fix(note="not in a migration: plain VACUUM (no long lock) from maintenance jobs, or pg_repack to "
+                "rewrite online"),
     )

@@ -26,26 +26,29 @@ around the VALIDATE).
 
 from __future__ import annotations
 
-from dbops.lint.registry import Violation, rule
+from collections.abc import Iterator
+
+from dbops.lint.context import Context
+from dbops.lint.facts.model import Action, ActionKind, Stmt
+from dbops.lint.fixes import Fix
+from dbops.lint.registry import Violation, action_rule
 from dbops.lint.rules._common import name
 
 
-@rule(
+@action_rule(
     "validate-in-same-transaction",
+    actions=(ActionKind.VALIDATE_CONSTRAINT,),
     squawk=("constraint-missing-not-valid",),
     strong_migrations=("validate_foreign_key", "validate_check_constraint"),
-    kinds=("alter_table",),
-    actions=("validate_constraint",),
 )
-def check(stmt, ctx):
-    if not ctx.in_transaction or not ctx.existing(stmt.table):
+def check(stmt: Stmt, action: Action, ctx: Context) -> Iterator[Violation]:
+    key = (stmt.table or "", action.name or "")
+    if not ctx.in_transaction or ctx.tx is None or key not in ctx.tx.not_valid:
         return
-    for action in stmt.actions:
-        if action.kind == "validate_constraint" and (stmt.table, action.name) in ctx.tx.not_valid:
-            added = ctx.tx.not_valid[(stmt.table, action.name)]
-            yield Violation(
-                f"VALIDATE CONSTRAINT {action.name} runs in the same transaction as its NOT VALID add (line "
-                f"{added.line}): the add's lock on {name(stmt)} is held through the whole validation scan",
-                fix="commit between the NOT VALID add and the VALIDATE (a separate migration, or an "
-                "autocommit_block() in Alembic)",
-            )
+    added = ctx.tx.not_valid[key]
+    yield Violation(
+        f"VALIDATE CONSTRAINT {action.name} runs in the same transaction as its NOT VALID add (line "
+        f"{ctx.line_of(added)}): the add's lock on {name(stmt)} is held through the whole validation scan",
+        fix=Fix(sql=f"ALTER TABLE {name(stmt)} VALIDATE CONSTRAINT {action.name};", outside_transaction=True,
+                note="commit between the NOT VALID add and the VALIDATE (the next migration, or:)"),
+    )
