@@ -9,6 +9,7 @@ type. ``db_row`` builds a ``db_types`` dataclass from a mapping (a psycopg
 from __future__ import annotations
 
 import datetime
+from typing import Protocol
 
 from platformdb._mapping import db_row as db_row  # re-exported for callers
 from platformdb.healthcare import db_types, domain
@@ -74,4 +75,68 @@ def slot_to_domain(db: db_types.DoctorAvailability) -> domain.AvailabilitySlot:
         starts_at=db.slot_date_time,
         status=domain.SlotStatus(db.status),
         appointment_id=db.appointment_id,
+    )
+
+
+class AppointmentListingRow(Protocol):
+    """The columns of an appointments list row (``repositories.AppointmentRepository.find_appointments``)."""
+
+    id: int
+    appointment_date_time: datetime.datetime
+    duration_minutes: int
+    status: str
+    patient_id: int
+    patient_name: str
+    patient_email: str
+    doctor_id: int
+    doctor_name: str
+    doctor_email: str
+
+
+def appointment_listing_to_domain(row: AppointmentListingRow) -> domain.AppointmentListing:
+    return domain.AppointmentListing(
+        id=row.id,
+        starts_at=row.appointment_date_time,
+        duration=datetime.timedelta(minutes=row.duration_minutes),
+        status=domain.AppointmentStatus(row.status),
+        patient_id=row.patient_id,
+        patient_name=row.patient_name,
+        patient_email=row.patient_email,
+        doctor_id=row.doctor_id,
+        doctor_name=row.doctor_name,
+        doctor_email=row.doctor_email,
+    )
+
+
+class UpcomingRow(Protocol):
+    id: int
+    appointment_date_time: datetime.datetime
+    status: str
+    doctor_id: int
+    doctor_name: str
+    specialty: str
+
+
+def upcoming_row_to_domain(row: UpcomingRow) -> domain.UpcomingAppointment:
+    """A row of the patient's-upcoming-appointments query (appointment, doctor and doctor's name in one row)."""
+    return domain.UpcomingAppointment(
+        appointment_id=row.id,
+        starts_at=row.appointment_date_time,
+        status=domain.AppointmentStatus(row.status),
+        doctor_id=row.doctor_id,
+        doctor_name=row.doctor_name,
+        specialty=row.specialty,
+    )
+
+
+def audit_entry_to_domain(db: db_types.AppointmentAuditLog) -> domain.AuditEntry:
+    return domain.AuditEntry(
+        id=db.id,
+        appointment_id=db.appointment_id,
+        action=str(db.action),
+        previous_doctor_id=db.previous_doctor_id,
+        new_doctor_id=db.new_doctor_id,
+        reason=db.reason,
+        performed_by=db.performed_by,
+        performed_at=db.performed_at,
     )
