@@ -129,9 +129,13 @@ class HealthReport:
             "ok": self.ok,
             "latency_ms": self.latency_ms,
             "error": self.error,
-            "pool": None if self.pool is None else {
-                "size": self.pool.size, "checked_out": self.pool.checked_out,
-                "checked_in": self.pool.checked_in, "overflow": self.pool.overflow,
+            "pool": None
+            if self.pool is None
+            else {
+                "size": self.pool.size,
+                "checked_out": self.pool.checked_out,
+                "checked_in": self.pool.checked_in,
+                "overflow": self.pool.overflow,
             },
         }
 
@@ -237,9 +241,18 @@ class QueryLog:
         self.log.log(
             level,
             "%s query (%.2f ms, %s rows): %s | %r",
-            "slow" if level == logging.WARNING else "sql", duration, rows, statement, masked,
-            extra={"db_statement": statement, "db_parameters": masked, "db_duration_ms": round(duration, 3),
-                   "db_rows": rows, "db_slow": level == logging.WARNING},
+            "slow" if level == logging.WARNING else "sql",
+            duration,
+            rows,
+            statement,
+            masked,
+            extra={
+                "db_statement": statement,
+                "db_parameters": masked,
+                "db_duration_ms": round(duration, 3),
+                "db_rows": rows,
+                "db_slow": level == logging.WARNING,
+            },
         )
 
     def _error(self, context: Any) -> None:
@@ -248,10 +261,15 @@ class QueryLog:
             connection.info.pop("platformdb.started", None)
         if self.log.isEnabledFor(logging.INFO):
             self.log.info(
-                "query failed (%s): %s", _first_line(context.original_exception), context.statement,
-                extra={"db_statement": context.statement, "db_parameters": mask_parameters(context.parameters),
-                       "db_error": _first_line(context.original_exception),
-                       "db_sqlstate": _sqlstate(context.original_exception)},
+                "query failed (%s): %s",
+                _first_line(context.original_exception),
+                context.statement,
+                extra={
+                    "db_statement": context.statement,
+                    "db_parameters": mask_parameters(context.parameters),
+                    "db_error": _first_line(context.original_exception),
+                    "db_sqlstate": _sqlstate(context.original_exception),
+                },
             )
 
 
@@ -352,9 +370,17 @@ class Database(_Base):
         echo_pool: bool = False,
     ) -> None:
         super().__init__(
-            url, pool_size=pool_size, max_overflow=max_overflow, max_wait=max_wait, pool_recycle=pool_recycle,
-            pool_pre_ping=pool_pre_ping, timeout=timeout, connect_timeout=connect_timeout,
-            slow_query_ms=slow_query_ms, app_role=app_role, application_name=application_name,
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            max_wait=max_wait,
+            pool_recycle=pool_recycle,
+            pool_pre_ping=pool_pre_ping,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            slow_query_ms=slow_query_ms,
+            app_role=app_role,
+            application_name=application_name,
             prepare_threshold=prepare_threshold,
         )
         import psycopg
@@ -372,8 +398,9 @@ class Database(_Base):
         self._closed = False
 
     @classmethod
-    def from_environment(cls, schema: str, *, env: Mapping[str, str] | None = None, local: bool = False,
-                         **kwargs: Any) -> Database:
+    def from_environment(
+        cls, schema: str, *, env: Mapping[str, str] | None = None, local: bool = False, **kwargs: Any
+    ) -> Database:
         """The database of ``schema`` (``healthcare``/``fashion``) resolved as the dbops CLI resolves it.
 
         ``<SCHEMA>_DATABASE_URL``, then ``DATABASE_URL``; with ``local=True``
@@ -399,8 +426,9 @@ class Database(_Base):
         pool = self.engine.pool
         if not isinstance(pool, sa.pool.QueuePool):
             return None
-        return PoolStats(size=pool.size(), checked_out=pool.checkedout(), checked_in=pool.checkedin(),
-                         overflow=pool.overflow())
+        return PoolStats(
+            size=pool.size(), checked_out=pool.checkedout(), checked_in=pool.checkedin(), overflow=pool.overflow()
+        )
 
     # -- health ----------------------------------------------------------------------------------------------
 
@@ -429,7 +457,8 @@ class Database(_Base):
         options = self.options(timeout=timeout, max_wait=timeout, privileged=True)
         with self._checkout(options), self.engine.connect() as conn:
             conn.exec_driver_sql(
-                "SELECT set_config('statement_timeout', %(t)s, true)", {"t": f"{max(1, round(timeout * 1000))}ms"},
+                "SELECT set_config('statement_timeout', %(t)s, true)",
+                {"t": f"{max(1, round(timeout * 1000))}ms"},
                 execution_options={"platformdb_internal": True},
             )
             conn.exec_driver_sql("SELECT 1", execution_options={"platformdb_internal": True})
@@ -471,8 +500,14 @@ class Database(_Base):
         No retries (a ``with`` body cannot be re-run): use ``transaction()``
         for work that may hit serialization failures or deadlocks.
         """
-        options = self.options(timeout=timeout, max_wait=max_wait, isolation=isolation, read_only=read_only,
-                               tenant=tenant, privileged=privileged)
+        options = self.options(
+            timeout=timeout,
+            max_wait=max_wait,
+            isolation=isolation,
+            read_only=read_only,
+            tenant=tenant,
+            privileged=privileged,
+        )
         with self._session(options) as session:
             yield session
 
@@ -519,8 +554,15 @@ class Database(_Base):
         therefore be safe to re-run (no side effects outside the session;
         record events with ``platformdb.events.record_event``).
         """
-        options = self.options(timeout=timeout, max_wait=max_wait, isolation=isolation, read_only=read_only,
-                               tenant=tenant, privileged=privileged, retries=retries)
+        options = self.options(
+            timeout=timeout,
+            max_wait=max_wait,
+            isolation=isolation,
+            read_only=read_only,
+            tenant=tenant,
+            privileged=privileged,
+            retries=retries,
+        )
         attempt = 0
         while True:
             try:
@@ -559,9 +601,17 @@ class AsyncDatabase(_Base):
         prepare_threshold: int | None = 5,
     ) -> None:
         super().__init__(
-            url, pool_size=pool_size, max_overflow=max_overflow, max_wait=max_wait, pool_recycle=pool_recycle,
-            pool_pre_ping=pool_pre_ping, timeout=timeout, connect_timeout=connect_timeout,
-            slow_query_ms=slow_query_ms, app_role=app_role, application_name=application_name,
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            max_wait=max_wait,
+            pool_recycle=pool_recycle,
+            pool_pre_ping=pool_pre_ping,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            slow_query_ms=slow_query_ms,
+            app_role=app_role,
+            application_name=application_name,
             prepare_threshold=prepare_threshold,
         )
         import psycopg
@@ -573,17 +623,20 @@ class AsyncDatabase(_Base):
         async def creator() -> psycopg.AsyncConnection:
             return await psycopg.AsyncConnection.connect(libpq, **connect_kwargs)
 
-        self.engine: AsyncEngine = create_async_engine(_sqlalchemy_url(url), async_creator=creator,
-                                                       **self._engine_kwargs)
+        self.engine: AsyncEngine = create_async_engine(
+            _sqlalchemy_url(url), async_creator=creator, **self._engine_kwargs
+        )
         self.query_log = QueryLog(self.engine.sync_engine, slow_ms=slow_query_ms)
-        self._sessions = async_sessionmaker(sync_session_class=self._session_class, expire_on_commit=False,
-                                            autoflush=False)
+        self._sessions = async_sessionmaker(
+            sync_session_class=self._session_class, expire_on_commit=False, autoflush=False
+        )
         self._gate: asyncio.Semaphore | None = asyncio.Semaphore(self._gate_size) if self._gate_size else None
         self._closed = False
 
     @classmethod
-    def from_environment(cls, schema: str, *, env: Mapping[str, str] | None = None, local: bool = False,
-                         **kwargs: Any) -> AsyncDatabase:
+    def from_environment(
+        cls, schema: str, *, env: Mapping[str, str] | None = None, local: bool = False, **kwargs: Any
+    ) -> AsyncDatabase:
         """See ``Database.from_environment``."""
         return cls(resolve_url(schema, env=env, local=local), **kwargs)
 
@@ -601,8 +654,9 @@ class AsyncDatabase(_Base):
         pool = self.engine.sync_engine.pool
         if not isinstance(pool, sa.pool.QueuePool):
             return None
-        return PoolStats(size=pool.size(), checked_out=pool.checkedout(), checked_in=pool.checkedin(),
-                         overflow=pool.overflow())
+        return PoolStats(
+            size=pool.size(), checked_out=pool.checkedout(), checked_in=pool.checkedin(), overflow=pool.overflow()
+        )
 
     async def health_report(self, timeout: float = 1.0) -> HealthReport:
         """``SELECT 1`` within ``timeout`` seconds, and the pool's state; never raises."""
@@ -624,7 +678,8 @@ class AsyncDatabase(_Base):
         options = self.options(timeout=timeout, max_wait=timeout, privileged=True)
         async with self._checkout(options), self.engine.connect() as conn:
             await conn.exec_driver_sql(
-                "SELECT set_config('statement_timeout', %(t)s, true)", {"t": f"{max(1, round(timeout * 1000))}ms"},
+                "SELECT set_config('statement_timeout', %(t)s, true)",
+                {"t": f"{max(1, round(timeout * 1000))}ms"},
                 execution_options={"platformdb_internal": True},
             )
             await conn.exec_driver_sql("SELECT 1", execution_options={"platformdb_internal": True})
@@ -661,8 +716,14 @@ class AsyncDatabase(_Base):
         privileged: bool = False,
     ) -> AsyncIterator[AsyncSession]:
         """``async with db.begin(tenant=7) as session:`` — one transaction (no retries)."""
-        options = self.options(timeout=timeout, max_wait=max_wait, isolation=isolation, read_only=read_only,
-                               tenant=tenant, privileged=privileged)
+        options = self.options(
+            timeout=timeout,
+            max_wait=max_wait,
+            isolation=isolation,
+            read_only=read_only,
+            tenant=tenant,
+            privileged=privileged,
+        )
         async with self._session(options) as session:
             yield session
 
@@ -703,8 +764,15 @@ class AsyncDatabase(_Base):
         retries: int | None = None,
     ) -> T:
         """Run the synchronous ``work(session)`` in a transaction under asyncio; see ``Database.transaction``."""
-        options = self.options(timeout=timeout, max_wait=max_wait, isolation=isolation, read_only=read_only,
-                               tenant=tenant, privileged=privileged, retries=retries)
+        options = self.options(
+            timeout=timeout,
+            max_wait=max_wait,
+            isolation=isolation,
+            read_only=read_only,
+            tenant=tenant,
+            privileged=privileged,
+            retries=retries,
+        )
         attempt = 0
         while True:
             try:
@@ -744,8 +812,9 @@ def resolve_url(schema: str, *, env: Mapping[str, str] | None = None, local: boo
     dbops = shutil.which("dbops", path=env.get("PATH"))
     if dbops is None:
         raise errors.DatabaseUnavailable("local=True needs the dbops command on PATH (pip install dbops)")
-    proc = subprocess.run([dbops, "--quiet", "db", "url", schema], capture_output=True, text=True, env=dict(env),
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [dbops, "--quiet", "db", "url", schema], capture_output=True, text=True, env=dict(env), timeout=120, check=False
+    )
     if proc.returncode != 0 or not proc.stdout.strip():
         detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise errors.DatabaseUnavailable(f"`dbops db url {schema}` failed: {detail}")

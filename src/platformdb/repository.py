@@ -81,8 +81,9 @@ class UpsertResult:
     unchanged: int = 0
 
     def __add__(self, other: UpsertResult) -> UpsertResult:
-        return UpsertResult(self.inserted + other.inserted, self.updated + other.updated,
-                            self.unchanged + other.unchanged)
+        return UpsertResult(
+            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+        )
 
 
 # -- hot statements ------------------------------------------------------------------------------------------
@@ -169,8 +170,9 @@ class TenantRepository(Generic[DomainT]):
     def _soft_deletes(cls) -> bool:
         return "deleted_at" in cls.table.c
 
-    def _scope(self, where: Sequence[ColumnElement[bool]], equals: Mapping[str, Any],
-               include_deleted: bool = False) -> list[ColumnElement[bool]]:
+    def _scope(
+        self, where: Sequence[ColumnElement[bool]], equals: Mapping[str, Any], include_deleted: bool = False
+    ) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [self.table.c[self.tenant_key] == self.tenant_id]
         if self._soft_deletes() and not include_deleted:
             conditions.append(self.table.c.deleted_at.is_(None))
@@ -200,8 +202,7 @@ class TenantRepository(Generic[DomainT]):
             raise errors.InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
         return limit
 
-    def _rows(self, statement: sa.Executable | HotStatement, params: Mapping[str, Any] | None = None
-              ) -> sa.Result[Any]:
+    def _rows(self, statement: sa.Executable | HotStatement, params: Mapping[str, Any] | None = None) -> sa.Result[Any]:
         if isinstance(statement, HotStatement):
             statement = statement.statement
         return self.session.execute(statement, {**self.tenant_params, **(params or {})})
@@ -267,8 +268,9 @@ class TenantRepository(Generic[DomainT]):
         return [to_domain(row) for row in self.session.execute(statement)]
 
     def count(self, *where: ColumnElement[bool], include_deleted: bool = False, **equals: Any) -> int:
-        statement = sa.select(sa.func.count()).select_from(self.table).where(
-            *self._scope(where, equals, include_deleted))
+        statement = (
+            sa.select(sa.func.count()).select_from(self.table).where(*self._scope(where, equals, include_deleted))
+        )
         return int(self.session.execute(statement).scalar_one())
 
     def exists(self, id: int) -> bool:
@@ -286,8 +288,14 @@ class TenantRepository(Generic[DomainT]):
         """Offset pagination: page ``page`` (1-based) and the total (two statements)."""
         if page < 1:
             raise errors.InvalidInput(f"page must be 1 or more, not {page}")
-        items = self.find_many(*where, order_by=order_by, limit=per_page, offset=(page - 1) * per_page,
-                               include_deleted=include_deleted, **equals)
+        items = self.find_many(
+            *where,
+            order_by=order_by,
+            limit=per_page,
+            offset=(page - 1) * per_page,
+            include_deleted=include_deleted,
+            **equals,
+        )
         total = self.count(*where, include_deleted=include_deleted, **equals)
         return Page(tuple(items), total, page, per_page)
 
@@ -319,8 +327,12 @@ class TenantRepository(Generic[DomainT]):
             key = sa.tuple_(*(self.table.c[n] for n in names))
             bound = sa.tuple_(*(sa.literal(v, self.table.c[n].type) for n, v in zip(names, after, strict=True)))
             conditions.append(key < bound if descending == {True} else key > bound)
-        statement = (sa.select(*self._selected()).where(*conditions).order_by(*self._order(order_by))
-                     .limit(self._limit(limit) + 1))
+        statement = (
+            sa.select(*self._selected())
+            .where(*conditions)
+            .order_by(*self._order(order_by))
+            .limit(self._limit(limit) + 1)
+        )
         rows = self.session.execute(statement).all()
         more = len(rows) > limit
         rows = rows[:limit]
@@ -340,8 +352,11 @@ class TenantRepository(Generic[DomainT]):
         """Only the named columns (a projection for a dropdown or an export), as plain dicts."""
         unknown = [c for c in columns if c not in self.table.c or c in self.hidden_columns()]
         if unknown or not columns:
-            raise errors.InvalidInput(f"cannot select {unknown[0]!r} from {self.table.name}" if unknown
-                                      else "select_columns needs at least one column")
+            raise errors.InvalidInput(
+                f"cannot select {unknown[0]!r} from {self.table.name}"
+                if unknown
+                else "select_columns needs at least one column"
+            )
         statement = (
             sa.select(*(self.table.c[c] for c in columns))
             .where(*self._scope(where, equals, include_deleted))
@@ -353,14 +368,13 @@ class TenantRepository(Generic[DomainT]):
     @classmethod
     def hidden_columns(cls) -> frozenset[str]:
         """Columns never returned to the application (secrets)."""
-        return frozenset(c for c in cls.table.c.keys() if c.endswith("password_hash"))
+        return frozenset(column.key for column in cls.table.c if column.key.endswith("password_hash"))
 
     # -- writes ---------------------------------------------------------------------------------------------------
 
     def create(self, **values: Any) -> DomainT:
         """Insert one row of this tenant and return it."""
-        statement = sa.insert(self.table).values(self._check_values(values, creating=True)).returning(
-            *self._selected())
+        statement = sa.insert(self.table).values(self._check_values(values, creating=True)).returning(*self._selected())
         return type(self).to_domain(self.session.execute(statement).one())
 
     def update(self, id: int, **values: Any) -> DomainT:
@@ -370,8 +384,12 @@ class TenantRepository(Generic[DomainT]):
             return self.get(id)
         if "updated_at" in self.table.c:
             changes["updated_at"] = sa.func.now()
-        statement = (sa.update(self.table).where(*self._scope((self.table.c.id == id,), {}))
-                     .values(changes).returning(*self._selected()))
+        statement = (
+            sa.update(self.table)
+            .where(*self._scope((self.table.c.id == id,), {}))
+            .values(changes)
+            .returning(*self._selected())
+        )
         row = self.session.execute(statement).one_or_none()
         if row is None:
             raise errors.NotFound(self.entity, id)
@@ -393,9 +411,12 @@ class TenantRepository(Generic[DomainT]):
             changes["is_active"] = False
         if "updated_at" in self.table.c:
             changes["updated_at"] = sa.func.now()
-        statement = (sa.update(self.table)
-                     .where(*self._scope((self.table.c.id == id,), {}, include_deleted=True))
-                     .values(changes).returning(*self._selected()))
+        statement = (
+            sa.update(self.table)
+            .where(*self._scope((self.table.c.id == id,), {}, include_deleted=True))
+            .values(changes)
+            .returning(*self._selected())
+        )
         row = self.session.execute(statement).one_or_none()
         if row is None:
             raise errors.NotFound(self.entity, id)
@@ -439,7 +460,7 @@ class TenantRepository(Generic[DomainT]):
         items = list(deduplicated.values())
         conn = self.session.connection()
         for start in range(0, len(items), batch_size):
-            batch = items[start:start + batch_size]
+            batch = items[start : start + batch_size]
             params = {f"a{i}": [_plain(r[c]) for r in batch] for i, c in enumerate(columns)}
             flags = [inserted for (inserted,) in conn.exec_driver_sql(sql, params)]
             inserted = sum(flags)

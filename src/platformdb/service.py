@@ -69,8 +69,13 @@ def unit_of_work(
             def work(session: Session) -> T:
                 return body(self, session, *args, **kwargs)
 
-            options: dict[str, Any] = {"timeout": timeout, "isolation": isolation, "read_only": read_only,
-                                       "retries": retries, "tenant": self.tenant_id}
+            options: dict[str, Any] = {
+                "timeout": timeout,
+                "isolation": isolation,
+                "read_only": read_only,
+                "retries": retries,
+                "tenant": self.tenant_id,
+            }
             return self.db.transaction(work, **options)  # type: ignore[return-value]  # awaitable when async
 
         run.__unit_of_work__ = body  # type: ignore[attr-defined]  # the body, to compose inside another session

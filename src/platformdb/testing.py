@@ -58,8 +58,9 @@ def _engine_of(target: Database | AsyncDatabase | sa.Engine | Any) -> sa.Engine:
 
 
 @contextlib.contextmanager
-def count_statements(target: Database | AsyncDatabase | sa.Engine, *, all_threads: bool = False
-                     ) -> Iterator[StatementLog]:
+def count_statements(
+    target: Database | AsyncDatabase | sa.Engine, *, all_threads: bool = False
+) -> Iterator[StatementLog]:
     """Capture the statements sent through ``target`` (a Database, an AsyncDatabase or an Engine) while inside."""
     log = StatementLog()
     engine = _engine_of(target)
@@ -80,8 +81,9 @@ def count_statements(target: Database | AsyncDatabase | sa.Engine, *, all_thread
 
 
 @contextlib.contextmanager
-def assert_statements(target: Database | AsyncDatabase | sa.Engine, expected: int, *, all_threads: bool = False
-                      ) -> Iterator[StatementLog]:
+def assert_statements(
+    target: Database | AsyncDatabase | sa.Engine, expected: int, *, all_threads: bool = False
+) -> Iterator[StatementLog]:
     """Fail (AssertionError listing them) unless exactly ``expected`` statements are sent inside the block."""
     with count_statements(target, all_threads=all_threads) as log:
         yield log

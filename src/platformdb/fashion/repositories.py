@@ -32,8 +32,15 @@ fittings = models.Fitting.__table__
 MAX_FITTING_MINUTES = 1440  # fittings_duration_range_check: bounds the overlap search window
 ACTIVE_FITTINGS = (domain.FittingStatus.SCHEDULED, domain.FittingStatus.CONFIRMED)
 
-c, o, ol, p, f, d, col = (clients.alias("c"), orders.alias("o"), order_lines.alias("ol"), products.alias("p"),
-                          fittings.alias("f"), designers.alias("d"), collections.alias("col"))
+c, o, ol, p, f, d, col = (
+    clients.alias("c"),
+    orders.alias("o"),
+    order_lines.alias("ol"),
+    products.alias("p"),
+    fittings.alias("f"),
+    designers.alias("d"),
+    collections.alias("col"),
+)
 _studio = sa.bindparam("studio_id")
 _client_columns = (c.c.id, c.c.studio_id, c.c.name, c.c.email, c.c.phone, c.c.is_active, c.c.created_at)
 _newest_clients = (c.c.created_at.desc(), c.c.id.desc())
@@ -44,8 +51,11 @@ _order_columns = (o.c.id, o.c.studio_id, o.c.client_id, o.c.status, o.c.total_ce
 
 STUDIO_ACTIVE_CLIENTS_PAGE = HotStatement(
     "studio_active_clients_page",
-    sa.select(*_client_columns).where(c.c.studio_id == _studio, c.c.is_active).order_by(*_newest_clients)
-    .limit(sa.bindparam("limit")).offset(sa.bindparam("offset")),
+    sa.select(*_client_columns)
+    .where(c.c.studio_id == _studio, c.c.is_active)
+    .order_by(*_newest_clients)
+    .limit(sa.bindparam("limit"))
+    .offset(sa.bindparam("offset")),
 )
 STUDIO_ACTIVE_CLIENTS_COUNT = HotStatement(
     "studio_active_clients_count",
@@ -54,20 +64,26 @@ STUDIO_ACTIVE_CLIENTS_COUNT = HotStatement(
 STUDIO_ACTIVE_CLIENTS_KEYSET = HotStatement(
     "studio_active_clients_keyset",
     sa.select(*_client_columns)
-    .where(c.c.studio_id == _studio, c.c.is_active,
-           sa.tuple_(c.c.created_at, c.c.id) < sa.tuple_(sa.bindparam("after_created_at"), sa.bindparam("after_id")))
-    .order_by(*_newest_clients).limit(sa.bindparam("limit")),
+    .where(
+        c.c.studio_id == _studio,
+        c.c.is_active,
+        sa.tuple_(c.c.created_at, c.c.id) < sa.tuple_(sa.bindparam("after_created_at"), sa.bindparam("after_id")),
+    )
+    .order_by(*_newest_clients)
+    .limit(sa.bindparam("limit")),
 )
 CLIENT_BY_EMAIL = HotStatement(
     "client_by_email",
-    sa.select(*_client_columns).where(c.c.studio_id == _studio, c.c.email == sa.bindparam("email"),
-                                      c.c.deleted_at.is_(None)),
+    sa.select(*_client_columns).where(
+        c.c.studio_id == _studio, c.c.email == sa.bindparam("email"), c.c.deleted_at.is_(None)
+    ),
 )
 
 
 @cache
-def orders_statement(*, start: bool = False, end: bool = False, statuses: bool = False, client: bool = False,
-                     after: bool = False) -> sa.Select[Any]:
+def orders_statement(
+    *, start: bool = False, end: bool = False, statuses: bool = False, client: bool = False, after: bool = False
+) -> sa.Select[Any]:
     """A studio's orders, newest first, for one combination of filters (keyset ``after`` = (ordered_at, id))."""
     conditions: list[sa.ColumnElement[bool]] = [o.c.studio_id == _studio]
     if start:
@@ -79,10 +95,15 @@ def orders_statement(*, start: bool = False, end: bool = False, statuses: bool =
     if client:
         conditions.append(o.c.client_id == sa.bindparam("client_id"))
     if after:
-        conditions.append(sa.tuple_(o.c.ordered_at, o.c.id) < sa.tuple_(sa.bindparam("after_time"),
-                                                                          sa.bindparam("after_id")))
-    return (sa.select(*_order_columns).where(*conditions).order_by(o.c.ordered_at.desc(), o.c.id.desc())
-            .limit(sa.bindparam("limit")))
+        conditions.append(
+            sa.tuple_(o.c.ordered_at, o.c.id) < sa.tuple_(sa.bindparam("after_time"), sa.bindparam("after_id"))
+        )
+    return (
+        sa.select(*_order_columns)
+        .where(*conditions)
+        .order_by(o.c.ordered_at.desc(), o.c.id.desc())
+        .limit(sa.bindparam("limit"))
+    )
 
 
 STUDIO_ORDERS_BY_DATE = HotStatement("studio_orders_by_date", orders_statement(start=True, end=True))
@@ -92,40 +113,61 @@ ORDER_WITH_LINES = HotStatement(
     sa.select(ol.c.id, ol.c.product_id, p.c.sku, p.c.name, ol.c.quantity, ol.c.unit_price_cents)
     .select_from(ol.join(p, p.c.id == ol.c.product_id))
     .where(ol.c.studio_id == _studio, ol.c.order_id == sa.bindparam("order_id"))
-    .order_by(ol.c.id).limit(sa.bindparam("limit")),
+    .order_by(ol.c.id)
+    .limit(sa.bindparam("limit")),
 )
 COLLECTION_PRODUCTS = HotStatement(
     "collection_products",
-    sa.select(p.c.id, p.c.studio_id, p.c.collection_id, p.c.sku, p.c.name, p.c.price_cents, p.c.currency, p.c.stock,
-              p.c.is_active)
+    sa.select(
+        p.c.id,
+        p.c.studio_id,
+        p.c.collection_id,
+        p.c.sku,
+        p.c.name,
+        p.c.price_cents,
+        p.c.currency,
+        p.c.stock,
+        p.c.is_active,
+    )
     .where(p.c.studio_id == _studio, p.c.collection_id == sa.bindparam("collection_id"), p.c.is_active)
-    .order_by(p.c.name).limit(sa.bindparam("limit")),
+    .order_by(p.c.name)
+    .limit(sa.bindparam("limit")),
 )
 STUDIO_COLLECTIONS_BY_STATUS = HotStatement(
     "studio_collections_by_status",
     sa.select(col.c.id, col.c.studio_id, col.c.designer_id, col.c.name, col.c.season, col.c.year, col.c.status)
     .where(col.c.studio_id == _studio, col.c.status == sa.bindparam("status"))
-    .order_by(col.c.year.desc(), col.c.name).limit(sa.bindparam("limit")),
+    .order_by(col.c.year.desc(), col.c.name)
+    .limit(sa.bindparam("limit")),
 )
 CLIENT_FITTINGS = HotStatement(
     "client_fittings",
-    sa.select(f.c.id, f.c.scheduled_at, f.c.duration_minutes, f.c.status, f.c.designer_id,
-              d.c.name.label("designer_name"))
+    sa.select(
+        f.c.id, f.c.scheduled_at, f.c.duration_minutes, f.c.status, f.c.designer_id, d.c.name.label("designer_name")
+    )
     .select_from(f.join(d, d.c.id == f.c.designer_id))
-    .where(f.c.studio_id == _studio, f.c.client_id == sa.bindparam("client_id"),
-           f.c.scheduled_at >= sa.bindparam("from_time"))
-    .order_by(f.c.scheduled_at).limit(sa.bindparam("limit")),
+    .where(
+        f.c.studio_id == _studio,
+        f.c.client_id == sa.bindparam("client_id"),
+        f.c.scheduled_at >= sa.bindparam("from_time"),
+    )
+    .order_by(f.c.scheduled_at)
+    .limit(sa.bindparam("limit")),
 )
 DESIGNER_OVERLAPPING_FITTINGS = HotStatement(
     "designer_overlapping_fittings",
     # Fittings last at most MAX_FITTING_MINUTES: one starting earlier than that cannot overlap, which
     # bounds the index range scan on (designer_id, scheduled_at).
     sa.select(f.c.id)
-    .where(f.c.studio_id == _studio, f.c.designer_id == sa.bindparam("designer_id"),
-           f.c.scheduled_at > sa.bindparam("window_start"), f.c.scheduled_at < sa.bindparam("ends_at"),
-           f.c.scheduled_at + f.c.duration_minutes * sa.literal_column("interval '1 minute'", sa.Interval)
-           > sa.bindparam("starts_at"),
-           f.c.status.in_([literal(x) for x in ACTIVE_FITTINGS]))
+    .where(
+        f.c.studio_id == _studio,
+        f.c.designer_id == sa.bindparam("designer_id"),
+        f.c.scheduled_at > sa.bindparam("window_start"),
+        f.c.scheduled_at < sa.bindparam("ends_at"),
+        f.c.scheduled_at + f.c.duration_minutes * sa.literal_column("interval '1 minute'", sa.Interval)
+        > sa.bindparam("starts_at"),
+        f.c.status.in_([literal(x) for x in ACTIVE_FITTINGS]),
+    )
     .limit(sa.literal_column("1")),
 )
 STUDIO_ORDER_STATS = HotStatement(
@@ -136,9 +178,13 @@ STUDIO_ORDER_STATS = HotStatement(
 )
 DESIGNER_PERFORMANCE = HotStatement(
     "designer_performance",
-    sa.select(sa.func.count().label("fittings"), sa.func.count(f.c.client_id.distinct()).label("distinct_clients"))
-    .where(f.c.studio_id == _studio, f.c.designer_id == sa.bindparam("designer_id"),
-           f.c.scheduled_at >= sa.bindparam("since")),
+    sa.select(
+        sa.func.count().label("fittings"), sa.func.count(f.c.client_id.distinct()).label("distinct_clients")
+    ).where(
+        f.c.studio_id == _studio,
+        f.c.designer_id == sa.bindparam("designer_id"),
+        f.c.scheduled_at >= sa.bindparam("since"),
+    ),
 )
 
 
@@ -162,19 +208,21 @@ class ClientRepository(TenantRepository[domain.Client]):
     def active_page(self, *, page: int = 1, per_page: int = 20) -> Page[domain.Client]:
         if page < 1:
             raise errors.InvalidInput(f"page must be 1 or more, not {page}")
-        rows = self._rows(STUDIO_ACTIVE_CLIENTS_PAGE, {"limit": self._limit(per_page),
-                                                       "offset": (page - 1) * per_page})
+        rows = self._rows(STUDIO_ACTIVE_CLIENTS_PAGE, {"limit": self._limit(per_page), "offset": (page - 1) * per_page})
         items = tuple(mappers.client_to_domain(r) for r in rows)
         return Page(items, self._rows(STUDIO_ACTIVE_CLIENTS_COUNT).scalar_one(), page, per_page)
 
     @issues(STUDIO_ACTIVE_CLIENTS_PAGE, STUDIO_ACTIVE_CLIENTS_KEYSET)
-    def active_after(self, after: tuple[datetime.datetime, int] | None = None, *, limit: int = 20
-                     ) -> KeysetPage[domain.Client]:
+    def active_after(
+        self, after: tuple[datetime.datetime, int] | None = None, *, limit: int = 20
+    ) -> KeysetPage[domain.Client]:
         if after is None:
             rows = self._rows(STUDIO_ACTIVE_CLIENTS_PAGE, {"limit": self._limit(limit) + 1, "offset": 0}).all()
         else:
-            rows = self._rows(STUDIO_ACTIVE_CLIENTS_KEYSET, {"after_created_at": after[0], "after_id": after[1],
-                                                             "limit": self._limit(limit) + 1}).all()
+            rows = self._rows(
+                STUDIO_ACTIVE_CLIENTS_KEYSET,
+                {"after_created_at": after[0], "after_id": after[1], "limit": self._limit(limit) + 1},
+            ).all()
         more = len(rows) > limit
         rows = rows[:limit]
         next_after = (rows[-1].created_at, rows[-1].id) if more else None
@@ -191,8 +239,9 @@ class DesignerRepository(TenantRepository[domain.Designer]):
     def lock(self, designer_id: int) -> domain.Designer:
         """The designer, row-locked until the transaction ends: serialises bookings of their time."""
         t = self.table
-        statement = (sa.select(*self._selected()).where(t.c.id == designer_id, t.c.studio_id == self.tenant_id)
-                     .with_for_update())
+        statement = (
+            sa.select(*self._selected()).where(t.c.id == designer_id, t.c.studio_id == self.tenant_id).with_for_update()
+        )
         row = self.session.execute(statement).one_or_none()
         if row is None:
             raise errors.NotFound(self.entity, designer_id)
@@ -229,10 +278,15 @@ class ProductRepository(TenantRepository[domain.Product]):
     def lock_many(self, product_ids: Sequence[int]) -> dict[int, domain.Product]:
         """Row-lock these products in id order (a fixed order: concurrent orders queue, never deadlock)."""
         t = self.table
-        statement = (sa.select(*self._selected())
-                     .where(t.c.studio_id == self.tenant_id, t.c.id == sa.any_(sa.literal(sorted(set(product_ids)),
-                                                                                         ARRAY(sa.BigInteger))))
-                     .order_by(t.c.id).with_for_update())
+        statement = (
+            sa.select(*self._selected())
+            .where(
+                t.c.studio_id == self.tenant_id,
+                t.c.id == sa.any_(sa.literal(sorted(set(product_ids)), ARRAY(sa.BigInteger))),
+            )
+            .order_by(t.c.id)
+            .with_for_update()
+        )
         return {row.id: mappers.product_to_domain(row) for row in self.session.execute(statement)}
 
     def take_stock(self, quantities: dict[int, int]) -> None:
@@ -255,9 +309,13 @@ class OrderRepository(TenantRepository[domain.Order]):
     default_order = ("-ordered_at", "-id")
 
     @issues(STUDIO_ORDERS_BY_DATE, CLIENT_ORDERS)
-    def find_orders(self, filters: domain.OrderFilters = domain.OrderFilters(), *,
-                    after: tuple[datetime.datetime, int] | None = None, limit: int = 50
-                    ) -> KeysetPage[domain.Order]:
+    def find_orders(
+        self,
+        filters: domain.OrderFilters = domain.OrderFilters(),
+        *,
+        after: tuple[datetime.datetime, int] | None = None,
+        limit: int = 50,
+    ) -> KeysetPage[domain.Order]:
         """The studio's orders newest first, filtered (without their lines; ``get_with_lines`` for one order)."""
         params: dict[str, Any] = {"limit": self._limit(limit) + 1}
         if filters.start is not None:
@@ -270,9 +328,13 @@ class OrderRepository(TenantRepository[domain.Order]):
             params["client_id"] = filters.client_id
         if after is not None:
             params["after_time"], params["after_id"] = after
-        statement = orders_statement(start=filters.start is not None, end=filters.end is not None,
-                                     statuses=bool(filters.statuses), client=filters.client_id is not None,
-                                     after=after is not None)
+        statement = orders_statement(
+            start=filters.start is not None,
+            end=filters.end is not None,
+            statuses=bool(filters.statuses),
+            client=filters.client_id is not None,
+            after=after is not None,
+        )
         rows = self._rows(statement, params).all()
         more = len(rows) > limit
         rows = rows[:limit]
@@ -295,11 +357,18 @@ class OrderRepository(TenantRepository[domain.Order]):
             "FROM unnest(%(products)s::bigint[], %(quantities)s::integer[], %(prices)s::bigint[]) "
             "AS v(product_id, quantity, unit_price_cents) "
             "RETURNING id, product_id, quantity, unit_price_cents",
-            {"studio_id": self.tenant_id, "order_id": order_id, "products": [x[0] for x in lines],
-             "quantities": [x[1] for x in lines], "prices": [x[2] for x in lines]},
+            {
+                "studio_id": self.tenant_id,
+                "order_id": order_id,
+                "products": [x[0] for x in lines],
+                "quantities": [x[1] for x in lines],
+                "prices": [x[2] for x in lines],
+            },
         )
-        return [domain.OrderLine(id=r[0], product_id=r[1], quantity=r[2], unit_price=domain.Money(r[3], currency))
-                for r in result]
+        return [
+            domain.OrderLine(id=r[0], product_id=r[1], quantity=r[2], unit_price=domain.Money(r[3], currency))
+            for r in result
+        ]
 
 
 class FittingRepository(TenantRepository[domain.Fitting]):
@@ -311,8 +380,9 @@ class FittingRepository(TenantRepository[domain.Fitting]):
     default_order = ("scheduled_at", "id")
 
     @issues(CLIENT_FITTINGS)
-    def upcoming_for_client(self, client_id: int, *, since: datetime.datetime, limit: int = 20
-                            ) -> list[domain.UpcomingFitting]:
+    def upcoming_for_client(
+        self, client_id: int, *, since: datetime.datetime, limit: int = 20
+    ) -> list[domain.UpcomingFitting]:
         rows = self._rows(CLIENT_FITTINGS, {"client_id": client_id, "from_time": since, "limit": self._limit(limit)})
         return [mappers.upcoming_fitting_to_domain(r) for r in rows]
 
@@ -320,8 +390,10 @@ class FittingRepository(TenantRepository[domain.Fitting]):
     def designer_busy(self, designer_id: int, starts_at: datetime.datetime, ends_at: datetime.datetime) -> bool:
         """Whether the designer has a scheduled or confirmed fitting overlapping [starts_at, ends_at)."""
         window_start = starts_at - datetime.timedelta(minutes=MAX_FITTING_MINUTES)
-        row = self._rows(DESIGNER_OVERLAPPING_FITTINGS, {"designer_id": designer_id, "window_start": window_start,
-                                                         "starts_at": starts_at, "ends_at": ends_at}).first()
+        row = self._rows(
+            DESIGNER_OVERLAPPING_FITTINGS,
+            {"designer_id": designer_id, "window_start": window_start, "starts_at": starts_at, "ends_at": ends_at},
+        ).first()
         return row is not None
 
 
@@ -337,21 +409,39 @@ class AnalyticsRepository:
     @issues(STUDIO_ORDER_STATS)
     def order_stats(self, *, since: datetime.datetime) -> domain.OrderStats:
         rows = self.session.execute(STUDIO_ORDER_STATS.statement, {"studio_id": self.studio_id, "since": since}).all()
-        by_status = tuple(sorted(
-            (domain.OrderStatusTotal(domain.OrderStatus(r.status), r.orders, domain.Money(int(r.cents), r.currency))
-             for r in rows),
-            key=lambda t: (list(domain.OrderStatus).index(t.status), t.total.currency)))
+        by_status = tuple(
+            sorted(
+                (
+                    domain.OrderStatusTotal(
+                        domain.OrderStatus(r.status), r.orders, domain.Money(int(r.cents), r.currency)
+                    )
+                    for r in rows
+                ),
+                key=lambda t: (list(domain.OrderStatus).index(t.status), t.total.currency),
+            )
+        )
         return domain.OrderStats(orders=sum(r.orders for r in rows), by_status=by_status)
 
     @issues(DESIGNER_PERFORMANCE)
     def designer_performance(self, designer_id: int, *, since: datetime.datetime) -> domain.DesignerPerformance:
-        row = self.session.execute(DESIGNER_PERFORMANCE.statement, {"studio_id": self.studio_id,
-                                                                    "designer_id": designer_id, "since": since}).one()
+        row = self.session.execute(
+            DESIGNER_PERFORMANCE.statement, {"studio_id": self.studio_id, "designer_id": designer_id, "since": since}
+        ).one()
         return domain.DesignerPerformance(designer_id, row.fittings, row.distinct_clients)
 
 
 HOT_STATEMENTS: Sequence[HotStatement] = (
-    STUDIO_ACTIVE_CLIENTS_PAGE, STUDIO_ACTIVE_CLIENTS_COUNT, STUDIO_ACTIVE_CLIENTS_KEYSET, CLIENT_BY_EMAIL,
-    STUDIO_ORDERS_BY_DATE, CLIENT_ORDERS, ORDER_WITH_LINES, COLLECTION_PRODUCTS, STUDIO_COLLECTIONS_BY_STATUS,
-    CLIENT_FITTINGS, DESIGNER_OVERLAPPING_FITTINGS, STUDIO_ORDER_STATS, DESIGNER_PERFORMANCE,
+    STUDIO_ACTIVE_CLIENTS_PAGE,
+    STUDIO_ACTIVE_CLIENTS_COUNT,
+    STUDIO_ACTIVE_CLIENTS_KEYSET,
+    CLIENT_BY_EMAIL,
+    STUDIO_ORDERS_BY_DATE,
+    CLIENT_ORDERS,
+    ORDER_WITH_LINES,
+    COLLECTION_PRODUCTS,
+    STUDIO_COLLECTIONS_BY_STATUS,
+    CLIENT_FITTINGS,
+    DESIGNER_OVERLAPPING_FITTINGS,
+    STUDIO_ORDER_STATS,
+    DESIGNER_PERFORMANCE,
 )

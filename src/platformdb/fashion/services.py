@@ -38,8 +38,7 @@ class OrderService(Service):
     """Orders of one studio."""
 
     @unit_of_work()
-    def place_order(self, session: Session, *, client_id: int, lines: Sequence[domain.NewOrderLine]
-                    ) -> domain.Order:
+    def place_order(self, session: Session, *, client_id: int, lines: Sequence[domain.NewOrderLine]) -> domain.Order:
         """An order with its lines at the products' current prices, stock taken — or ``OutOfStock``/``NotFound``."""
         if not lines:
             raise errors.InvalidInput("an order needs at least one line")
@@ -72,13 +71,26 @@ class OrderService(Service):
             if violated_constraint(exc) == ORDER_INSTANT_TAKEN:
                 raise errors.Conflict(f"client {client_id} placed another order at the same instant") from None
             raise
-        added = orders.add_lines(order.id, [(i, q, locked[i].price.cents) for i, q in sorted(quantities.items())],
-                                 currency)
-        record_event(session, DomainEvent("order.placed", {"order_id": order.id, "client_id": client_id,
-                                                           "total_cents": total, "currency": currency},
-                                          tenant=self.tenant_id))
-        return domain.Order(id=order.id, studio_id=order.studio_id, client_id=order.client_id, status=order.status,
-                            total=order.total, ordered_at=order.ordered_at, lines=tuple(added))
+        added = orders.add_lines(
+            order.id, [(i, q, locked[i].price.cents) for i, q in sorted(quantities.items())], currency
+        )
+        record_event(
+            session,
+            DomainEvent(
+                "order.placed",
+                {"order_id": order.id, "client_id": client_id, "total_cents": total, "currency": currency},
+                tenant=self.tenant_id,
+            ),
+        )
+        return domain.Order(
+            id=order.id,
+            studio_id=order.studio_id,
+            client_id=order.client_id,
+            status=order.status,
+            total=order.total,
+            ordered_at=order.ordered_at,
+            lines=tuple(added),
+        )
 
     @unit_of_work(read_only=True)
     def get_order(self, session: Session, order_id: int) -> domain.OrderDetails:
@@ -111,15 +123,30 @@ class FittingService(Service):
         if fittings.designer_busy(designer_id, starts_at, ends_at):
             raise errors.SlotUnavailable(f"designer {designer_id} is busy at {starts_at:%Y-%m-%d %H:%M}")
         try:
-            fitting = fittings.create(client_id=client_id, designer_id=designer_id, scheduled_at=starts_at,
-                                      duration_minutes=duration_minutes, notes=notes)
+            fitting = fittings.create(
+                client_id=client_id,
+                designer_id=designer_id,
+                scheduled_at=starts_at,
+                duration_minutes=duration_minutes,
+                notes=notes,
+            )
         except sa_exc.IntegrityError as exc:
             if violated_constraint(exc) == CLIENT_TIME_TAKEN:
-                raise errors.SlotUnavailable(f"client {client_id} already has a fitting at "
-                                             f"{starts_at:%Y-%m-%d %H:%M}") from None
+                raise errors.SlotUnavailable(
+                    f"client {client_id} already has a fitting at {starts_at:%Y-%m-%d %H:%M}"
+                ) from None
             raise
-        record_event(session, DomainEvent("fitting.booked", {"fitting_id": fitting.id, "client_id": client_id,
-                                                             "designer_id": designer_id,
-                                                             "starts_at": starts_at.isoformat()},
-                                          tenant=self.tenant_id))
+        record_event(
+            session,
+            DomainEvent(
+                "fitting.booked",
+                {
+                    "fitting_id": fitting.id,
+                    "client_id": client_id,
+                    "designer_id": designer_id,
+                    "starts_at": starts_at.isoformat(),
+                },
+                tenant=self.tenant_id,
+            ),
+        )
         return fitting

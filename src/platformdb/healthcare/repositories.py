@@ -41,8 +41,16 @@ UPCOMING = (domain.AppointmentStatus.SCHEDULED, domain.AppointmentStatus.CONFIRM
 u, a, s, log = users.alias("u"), appointments.alias("a"), availability.alias("s"), audit_logs.alias("l")
 p, pu, d, du = patients.alias("p"), users.alias("pu"), doctors.alias("d"), users.alias("du")
 _clinic = sa.bindparam("clinic_id")
-_user_columns = (u.c.id, u.c.name, u.c.email, u.c.clinic_id, u.c.role_type, u.c.is_active, u.c.is_verified,
-                 u.c.created_at)
+_user_columns = (
+    u.c.id,
+    u.c.name,
+    u.c.email,
+    u.c.clinic_id,
+    u.c.role_type,
+    u.c.is_active,
+    u.c.is_verified,
+    u.c.created_at,
+)
 _newest_first = (u.c.created_at.desc(), u.c.id.desc())
 
 
@@ -50,8 +58,11 @@ _newest_first = (u.c.created_at.desc(), u.c.id.desc())
 
 CLINIC_ACTIVE_USERS_PAGE = HotStatement(
     "clinic_active_users_page",
-    sa.select(*_user_columns).where(u.c.clinic_id == _clinic, u.c.is_active).order_by(*_newest_first)
-    .limit(sa.bindparam("limit")).offset(sa.bindparam("offset")),
+    sa.select(*_user_columns)
+    .where(u.c.clinic_id == _clinic, u.c.is_active)
+    .order_by(*_newest_first)
+    .limit(sa.bindparam("limit"))
+    .offset(sa.bindparam("offset")),
 )
 CLINIC_ACTIVE_USERS_COUNT = HotStatement(
     "clinic_active_users_count",
@@ -60,47 +71,81 @@ CLINIC_ACTIVE_USERS_COUNT = HotStatement(
 CLINIC_ACTIVE_USERS_KEYSET = HotStatement(
     "clinic_active_users_keyset",
     sa.select(*_user_columns)
-    .where(u.c.clinic_id == _clinic, u.c.is_active,
-           sa.tuple_(u.c.created_at, u.c.id) < sa.tuple_(sa.bindparam("after_created_at"), sa.bindparam("after_id")))
-    .order_by(*_newest_first).limit(sa.bindparam("limit")),
+    .where(
+        u.c.clinic_id == _clinic,
+        u.c.is_active,
+        sa.tuple_(u.c.created_at, u.c.id) < sa.tuple_(sa.bindparam("after_created_at"), sa.bindparam("after_id")),
+    )
+    .order_by(*_newest_first)
+    .limit(sa.bindparam("limit")),
 )
 USER_BY_EMAIL = HotStatement(
     "user_by_email",
-    sa.select(*_user_columns).where(u.c.clinic_id == _clinic, u.c.email == sa.bindparam("email"),
-                                    u.c.deleted_at.is_(None)),
+    sa.select(*_user_columns).where(
+        u.c.clinic_id == _clinic, u.c.email == sa.bindparam("email"), u.c.deleted_at.is_(None)
+    ),
 )
 CLINIC_STAFF_BY_ROLE = HotStatement(
     "clinic_staff_by_role",
     # `<> 'PATIENT'` selects the partial index of active staff (a few % of the users).
     sa.select(*_user_columns)
-    .where(u.c.clinic_id == _clinic, u.c.is_active, u.c.role_type != literal(domain.RoleType.PATIENT),
-           u.c.role_type == sa.bindparam("role_type"))
-    .order_by(*_newest_first).limit(sa.bindparam("limit")),
+    .where(
+        u.c.clinic_id == _clinic,
+        u.c.is_active,
+        u.c.role_type != literal(domain.RoleType.PATIENT),
+        u.c.role_type == sa.bindparam("role_type"),
+    )
+    .order_by(*_newest_first)
+    .limit(sa.bindparam("limit")),
 )
 CLINIC_ACTIVE_PATIENT_USERS = HotStatement(
     "clinic_active_patient_users",
     sa.select(*_user_columns)
     .where(u.c.clinic_id == _clinic, u.c.is_active, u.c.role_type == literal(domain.RoleType.PATIENT))
-    .order_by(*_newest_first).limit(sa.bindparam("limit")),
+    .order_by(*_newest_first)
+    .limit(sa.bindparam("limit")),
 )
 PATIENT_UPCOMING_APPOINTMENTS = HotStatement(
     "patient_upcoming_appointments",
-    sa.select(a.c.id, a.c.appointment_date_time, a.c.duration_minutes, a.c.status, a.c.doctor_id,
-              du.c.name.label("doctor_name"), d.c.specialty)
+    sa.select(
+        a.c.id,
+        a.c.appointment_date_time,
+        a.c.duration_minutes,
+        a.c.status,
+        a.c.doctor_id,
+        du.c.name.label("doctor_name"),
+        d.c.specialty,
+    )
     .select_from(a.join(d, d.c.id == a.c.doctor_id).join(du, du.c.id == d.c.user_id))
-    .where(a.c.clinic_id == _clinic, a.c.patient_id == sa.bindparam("patient_id"),
-           a.c.appointment_date_time >= sa.func.now(), a.c.status.in_([literal(x) for x in UPCOMING]))
-    .order_by(a.c.appointment_date_time).limit(sa.bindparam("limit")),
+    .where(
+        a.c.clinic_id == _clinic,
+        a.c.patient_id == sa.bindparam("patient_id"),
+        a.c.appointment_date_time >= sa.func.now(),
+        a.c.status.in_([literal(x) for x in UPCOMING]),
+    )
+    .order_by(a.c.appointment_date_time)
+    .limit(sa.bindparam("limit")),
 )
 
 
 @cache
-def appointments_statement(*, start: bool = False, end: bool = False, statuses: bool = False, doctor: bool = False,
-                           patient: bool = False, patient_name: bool = False, after: bool = False) -> sa.Select[Any]:
+def appointments_statement(
+    *,
+    start: bool = False,
+    end: bool = False,
+    statuses: bool = False,
+    doctor: bool = False,
+    patient: bool = False,
+    patient_name: bool = False,
+    after: bool = False,
+) -> sa.Select[Any]:
     """The appointments list for one combination of filters (one cached statement per combination).
 
-    Patient and doctor names come in the same statement (two joins each), ordered
-    by start time then id, keyset-paged with ``after`` = (start time, id).
+    Patient and doctor names come in the same statement, ordered by start time
+    then id, keyset-paged with ``after`` = (start time, id). The page is
+    chosen first (a subquery with the filters, the order and the limit), and
+    only its rows are joined to the names: the joins cost a few primary-key
+    lookups per row whatever the number of matching appointments.
     """
     conditions: list[sa.ColumnElement[bool]] = [a.c.clinic_id == _clinic]
     if start:
@@ -117,24 +162,46 @@ def appointments_statement(*, start: bool = False, end: bool = False, statuses: 
         # The ids come from an index-backed search run as the owner (see the module docstring).
         conditions.append(a.c.patient_id == sa.any_(sa.func.clinic_patient_ids_by_name(sa.bindparam("patient_name"))))
     if after:
-        conditions.append(sa.tuple_(a.c.appointment_date_time, a.c.id)
-                          > sa.tuple_(sa.bindparam("after_time"), sa.bindparam("after_id")))
-    return (
-        sa.select(a.c.id, a.c.appointment_date_time, a.c.duration_minutes, a.c.status,
-                  a.c.patient_id, pu.c.name.label("patient_name"), pu.c.email.label("patient_email"),
-                  a.c.doctor_id, du.c.name.label("doctor_name"), du.c.email.label("doctor_email"))
-        .select_from(a.join(p, p.c.id == a.c.patient_id).join(pu, pu.c.id == p.c.user_id)
-                     .join(d, d.c.id == a.c.doctor_id).join(du, du.c.id == d.c.user_id))
+        conditions.append(
+            sa.tuple_(a.c.appointment_date_time, a.c.id)
+            > sa.tuple_(sa.bindparam("after_time"), sa.bindparam("after_id"))
+        )
+    page = (
+        sa.select(a.c.id, a.c.appointment_date_time, a.c.duration_minutes, a.c.status, a.c.patient_id, a.c.doctor_id)
         .where(*conditions)
         .order_by(a.c.appointment_date_time, a.c.id)
         .limit(sa.bindparam("limit"))
+        .subquery("page")
+    )
+    return (
+        sa.select(
+            page.c.id,
+            page.c.appointment_date_time,
+            page.c.duration_minutes,
+            page.c.status,
+            page.c.patient_id,
+            pu.c.name.label("patient_name"),
+            pu.c.email.label("patient_email"),
+            page.c.doctor_id,
+            du.c.name.label("doctor_name"),
+            du.c.email.label("doctor_email"),
+        )
+        .select_from(
+            page.join(p, sa.and_(p.c.id == page.c.patient_id, p.c.clinic_id == _clinic))
+            .join(pu, sa.and_(pu.c.id == p.c.user_id, pu.c.clinic_id == _clinic))
+            .join(d, sa.and_(d.c.id == page.c.doctor_id, d.c.clinic_id == _clinic))
+            .join(du, sa.and_(du.c.id == d.c.user_id, du.c.clinic_id == _clinic))
+        )
+        .order_by(page.c.appointment_date_time, page.c.id)
     )
 
 
 CLINIC_APPOINTMENTS_IN_RANGE = HotStatement(
-    "clinic_appointments_in_range", appointments_statement(start=True, end=True, statuses=True))
+    "clinic_appointments_in_range", appointments_statement(start=True, end=True, statuses=True)
+)
 CLINIC_APPOINTMENTS_BY_PATIENT_NAME = HotStatement(
-    "clinic_appointments_by_patient_name", appointments_statement(patient_name=True))
+    "clinic_appointments_by_patient_name", appointments_statement(patient_name=True)
+)
 DOCTOR_AGENDA = HotStatement("doctor_agenda", appointments_statement(start=True, end=True, doctor=True))
 
 CLINIC_APPOINTMENT_STATS = HotStatement(
@@ -145,24 +212,40 @@ CLINIC_APPOINTMENT_STATS = HotStatement(
 )
 DOCTOR_PERFORMANCE = HotStatement(
     "doctor_performance",
-    sa.select(sa.func.count().label("total_appointments"), sa.func.avg(a.c.rating).label("average_rating"),
-              sa.func.count(a.c.patient_id.distinct()).label("unique_patients"))
-    .where(a.c.clinic_id == _clinic, a.c.doctor_id == sa.bindparam("doctor_id")),
+    sa.select(
+        sa.func.count().label("total_appointments"),
+        sa.func.avg(a.c.rating).label("average_rating"),
+        sa.func.count(a.c.patient_id.distinct()).label("unique_patients"),
+    ).where(a.c.clinic_id == _clinic, a.c.doctor_id == sa.bindparam("doctor_id")),
 )
 DOCTOR_AVAILABLE_SLOTS = HotStatement(
     "doctor_available_slots",
     sa.select(s.c.id, s.c.doctor_id, s.c.slot_date_time, s.c.status, s.c.appointment_id)
-    .where(s.c.clinic_id == _clinic, s.c.doctor_id == sa.bindparam("doctor_id"),
-           s.c.slot_date_time >= sa.bindparam("from_time"), s.c.slot_date_time < sa.bindparam("to_time"),
-           s.c.status == literal(domain.SlotStatus.AVAILABLE))
-    .order_by(s.c.slot_date_time).limit(sa.bindparam("limit")),
+    .where(
+        s.c.clinic_id == _clinic,
+        s.c.doctor_id == sa.bindparam("doctor_id"),
+        s.c.slot_date_time >= sa.bindparam("from_time"),
+        s.c.slot_date_time < sa.bindparam("to_time"),
+        s.c.status == literal(domain.SlotStatus.AVAILABLE),
+    )
+    .order_by(s.c.slot_date_time)
+    .limit(sa.bindparam("limit")),
 )
 CLINIC_AUDIT_TRAIL = HotStatement(
     "clinic_audit_trail",
-    sa.select(log.c.id, log.c.appointment_id, log.c.action, log.c.previous_doctor_id, log.c.new_doctor_id,
-              log.c.reason, log.c.performed_by, log.c.performed_at)
+    sa.select(
+        log.c.id,
+        log.c.appointment_id,
+        log.c.action,
+        log.c.previous_doctor_id,
+        log.c.new_doctor_id,
+        log.c.reason,
+        log.c.performed_by,
+        log.c.performed_at,
+    )
     .where(log.c.clinic_id == _clinic, log.c.performed_at >= sa.bindparam("since"))
-    .order_by(log.c.performed_at.desc()).limit(sa.bindparam("limit")),
+    .order_by(log.c.performed_at.desc())
+    .limit(sa.bindparam("limit")),
 )
 
 
@@ -204,14 +287,17 @@ class UserRepository(TenantRepository[domain.User]):
         return Page(items, total, page, per_page)
 
     @issues(CLINIC_ACTIVE_USERS_PAGE, CLINIC_ACTIVE_USERS_KEYSET)
-    def active_after(self, after: tuple[datetime.datetime, int] | None = None, *, limit: int = 20
-                     ) -> KeysetPage[domain.User]:
+    def active_after(
+        self, after: tuple[datetime.datetime, int] | None = None, *, limit: int = 20
+    ) -> KeysetPage[domain.User]:
         """Active users newest first, keyset pagination on (created_at, id): one statement at any depth."""
         if after is None:
             rows = self._rows(CLINIC_ACTIVE_USERS_PAGE, {"limit": self._limit(limit) + 1, "offset": 0}).all()
         else:
-            rows = self._rows(CLINIC_ACTIVE_USERS_KEYSET, {"after_created_at": after[0], "after_id": after[1],
-                                                           "limit": self._limit(limit) + 1}).all()
+            rows = self._rows(
+                CLINIC_ACTIVE_USERS_KEYSET,
+                {"after_created_at": after[0], "after_id": after[1], "limit": self._limit(limit) + 1},
+            ).all()
         more = len(rows) > limit
         rows = rows[:limit]
         next_after = (rows[-1].created_at, rows[-1].id) if more else None
@@ -240,8 +326,16 @@ class AppointmentRepository(TenantRepository[domain.Appointment]):
     table = appointments
     tenant_key = "clinic_id"
     entity = "appointment"
-    columns = ("id", "clinic_id", "patient_id", "doctor_id", "appointment_date_time", "duration_minutes", "status",
-               "rating")
+    columns = (
+        "id",
+        "clinic_id",
+        "patient_id",
+        "doctor_id",
+        "appointment_date_time",
+        "duration_minutes",
+        "status",
+        "rating",
+    )
     to_domain = staticmethod(mappers.appointment_to_domain)
     default_order = ("appointment_date_time", "id")
 
@@ -276,9 +370,13 @@ class AppointmentRepository(TenantRepository[domain.Appointment]):
         if after is not None:
             params["after_time"], params["after_id"] = after
         statement = appointments_statement(
-            start=filters.start is not None, end=filters.end is not None, statuses=bool(filters.statuses),
-            doctor=filters.doctor_id is not None, patient=filters.patient_id is not None,
-            patient_name=filters.patient_name is not None, after=after is not None,
+            start=filters.start is not None,
+            end=filters.end is not None,
+            statuses=bool(filters.statuses),
+            doctor=filters.doctor_id is not None,
+            patient=filters.patient_id is not None,
+            patient_name=filters.patient_name is not None,
+            after=after is not None,
         )
         rows = self._rows(statement, params).all()
         more = len(rows) > limit
@@ -295,8 +393,7 @@ class AppointmentRepository(TenantRepository[domain.Appointment]):
     def lock(self, id: int) -> domain.Appointment:
         """The appointment, row-locked (``FOR UPDATE``) until the transaction ends; ``NotFound`` otherwise."""
         t = self.table
-        statement = (sa.select(*self._selected()).where(t.c.id == id, t.c.clinic_id == self.tenant_id)
-                     .with_for_update())
+        statement = sa.select(*self._selected()).where(t.c.id == id, t.c.clinic_id == self.tenant_id).with_for_update()
         row = self.session.execute(statement).one_or_none()
         if row is None:
             raise errors.NotFound(self.entity, id)
@@ -314,17 +411,21 @@ class AvailabilityRepository(TenantRepository[domain.AvailabilitySlot]):
     default_order = ("slot_date_time", "id")
 
     @issues(DOCTOR_AVAILABLE_SLOTS)
-    def available_slots(self, doctor_id: int, start: datetime.datetime, end: datetime.datetime, *,
-                        limit: int = 200) -> list[domain.AvailabilitySlot]:
-        rows = self._rows(DOCTOR_AVAILABLE_SLOTS, {"doctor_id": doctor_id, "from_time": start, "to_time": end,
-                                                   "limit": self._limit(limit)})
+    def available_slots(
+        self, doctor_id: int, start: datetime.datetime, end: datetime.datetime, *, limit: int = 200
+    ) -> list[domain.AvailabilitySlot]:
+        rows = self._rows(
+            DOCTOR_AVAILABLE_SLOTS,
+            {"doctor_id": doctor_id, "from_time": start, "to_time": end, "limit": self._limit(limit)},
+        )
         return [mappers.slot_to_domain(r) for r in rows]
 
     def lock(self, slot_id: int) -> domain.AvailabilitySlot:
         """The slot, row-locked until the transaction ends; ``NotFound`` otherwise."""
         t = self.table
-        statement = (sa.select(*self._selected()).where(t.c.id == slot_id, t.c.clinic_id == self.tenant_id)
-                     .with_for_update())
+        statement = (
+            sa.select(*self._selected()).where(t.c.id == slot_id, t.c.clinic_id == self.tenant_id).with_for_update()
+        )
         row = self.session.execute(statement).one_or_none()
         if row is None:
             raise errors.NotFound(self.entity, slot_id)
@@ -340,8 +441,12 @@ class AvailabilityRepository(TenantRepository[domain.AvailabilitySlot]):
         t = self.table
         statement = (
             sa.update(t)
-            .where(t.c.clinic_id == self.tenant_id, t.c.doctor_id == doctor_id, t.c.slot_date_time == at,
-                   t.c.status == domain.SlotStatus.AVAILABLE)
+            .where(
+                t.c.clinic_id == self.tenant_id,
+                t.c.doctor_id == doctor_id,
+                t.c.slot_date_time == at,
+                t.c.status == domain.SlotStatus.AVAILABLE,
+            )
             .values(status=domain.SlotStatus.BOOKED, appointment_id=appointment_id)
             .returning(*self._selected())
         )
@@ -353,8 +458,12 @@ class AvailabilityRepository(TenantRepository[domain.AvailabilitySlot]):
         t = self.table
         statement = (
             sa.update(t)
-            .where(t.c.clinic_id == self.tenant_id, t.c.doctor_id == doctor_id, t.c.appointment_id == appointment_id,
-                   t.c.status == domain.SlotStatus.BOOKED)
+            .where(
+                t.c.clinic_id == self.tenant_id,
+                t.c.doctor_id == doctor_id,
+                t.c.appointment_id == appointment_id,
+                t.c.status == domain.SlotStatus.BOOKED,
+            )
             .values(status=domain.SlotStatus.AVAILABLE, appointment_id=None)
         )
         return self.session.execute(statement).rowcount
@@ -366,16 +475,37 @@ class AuditLogRepository(TenantRepository[domain.AuditEntry]):
     table = audit_logs
     tenant_key = "clinic_id"
     entity = "audit entry"
-    columns = ("id", "appointment_id", "action", "previous_doctor_id", "new_doctor_id", "reason", "performed_by",
-               "performed_at")
+    columns = (
+        "id",
+        "appointment_id",
+        "action",
+        "previous_doctor_id",
+        "new_doctor_id",
+        "reason",
+        "performed_by",
+        "performed_at",
+    )
     to_domain = staticmethod(mappers.audit_entry_to_domain)
     default_order = ("-performed_at",)
 
-    def append(self, *, appointment_id: int, action: models.AuditAction, previous_doctor_id: int | None = None,
-               new_doctor_id: int | None = None, reason: str | None = None,
-               performed_by: int | None = None) -> domain.AuditEntry:
-        return self.create(appointment_id=appointment_id, action=action, previous_doctor_id=previous_doctor_id,
-                           new_doctor_id=new_doctor_id, reason=reason, performed_by=performed_by)
+    def append(
+        self,
+        *,
+        appointment_id: int,
+        action: models.AuditAction,
+        previous_doctor_id: int | None = None,
+        new_doctor_id: int | None = None,
+        reason: str | None = None,
+        performed_by: int | None = None,
+    ) -> domain.AuditEntry:
+        return self.create(
+            appointment_id=appointment_id,
+            action=action,
+            previous_doctor_id=previous_doctor_id,
+            new_doctor_id=new_doctor_id,
+            reason=reason,
+            performed_by=performed_by,
+        )
 
     @issues(CLINIC_AUDIT_TRAIL)
     def recent(self, *, since: datetime.datetime, limit: int = 50) -> list[domain.AuditEntry]:
@@ -404,26 +534,46 @@ class AnalyticsRepository:
     @issues(CLINIC_APPOINTMENT_STATS)
     def appointment_stats(self, *, since: datetime.datetime) -> domain.AppointmentStats:
         """Appointments since ``since``: total, average duration, count per status."""
-        rows = self.session.execute(CLINIC_APPOINTMENT_STATS.statement, {"clinic_id": self.clinic_id,
-                                                                         "since": since}).all()
+        rows = self.session.execute(
+            CLINIC_APPOINTMENT_STATS.statement, {"clinic_id": self.clinic_id, "since": since}
+        ).all()
         total = sum(r.appointments for r in rows)
         minutes = sum(r.minutes for r in rows)
-        by_status = tuple(sorted((domain.StatusCount(domain.AppointmentStatus(r.status), r.appointments)
-                                  for r in rows), key=lambda c: list(domain.AppointmentStatus).index(c.status)))
+        by_status = tuple(
+            sorted(
+                (domain.StatusCount(domain.AppointmentStatus(r.status), r.appointments) for r in rows),
+                key=lambda c: list(domain.AppointmentStatus).index(c.status),
+            )
+        )
         average = datetime.timedelta(minutes=minutes / total) if total else None
         return domain.AppointmentStats(total=total, average_duration=average, by_status=by_status)
 
     @issues(DOCTOR_PERFORMANCE)
     def doctor_performance(self, doctor_id: int) -> domain.DoctorPerformance:
-        row = self.session.execute(DOCTOR_PERFORMANCE.statement, {"clinic_id": self.clinic_id,
-                                                                  "doctor_id": doctor_id}).one()
-        return domain.DoctorPerformance(doctor_id=doctor_id, appointments=row.total_appointments,
-                                        average_rating=row.average_rating, distinct_patients=row.unique_patients)
+        row = self.session.execute(
+            DOCTOR_PERFORMANCE.statement, {"clinic_id": self.clinic_id, "doctor_id": doctor_id}
+        ).one()
+        return domain.DoctorPerformance(
+            doctor_id=doctor_id,
+            appointments=row.total_appointments,
+            average_rating=row.average_rating,
+            distinct_patients=row.unique_patients,
+        )
 
 
 HOT_STATEMENTS: Sequence[HotStatement] = (
-    CLINIC_ACTIVE_USERS_PAGE, CLINIC_ACTIVE_USERS_COUNT, CLINIC_ACTIVE_USERS_KEYSET, USER_BY_EMAIL,
-    CLINIC_STAFF_BY_ROLE, CLINIC_ACTIVE_PATIENT_USERS, PATIENT_UPCOMING_APPOINTMENTS, CLINIC_APPOINTMENTS_IN_RANGE,
-    CLINIC_APPOINTMENTS_BY_PATIENT_NAME, DOCTOR_AGENDA, CLINIC_APPOINTMENT_STATS, DOCTOR_PERFORMANCE,
-    DOCTOR_AVAILABLE_SLOTS, CLINIC_AUDIT_TRAIL,
+    CLINIC_ACTIVE_USERS_PAGE,
+    CLINIC_ACTIVE_USERS_COUNT,
+    CLINIC_ACTIVE_USERS_KEYSET,
+    USER_BY_EMAIL,
+    CLINIC_STAFF_BY_ROLE,
+    CLINIC_ACTIVE_PATIENT_USERS,
+    PATIENT_UPCOMING_APPOINTMENTS,
+    CLINIC_APPOINTMENTS_IN_RANGE,
+    CLINIC_APPOINTMENTS_BY_PATIENT_NAME,
+    DOCTOR_AGENDA,
+    CLINIC_APPOINTMENT_STATS,
+    DOCTOR_PERFORMANCE,
+    DOCTOR_AVAILABLE_SLOTS,
+    CLINIC_AUDIT_TRAIL,
 )
