@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -207,70 +207,168 @@ def _backoff(attempt: int, base: float = 0.02, cap: float = 0.5) -> float:
     return random.uniform(0, min(cap, base * 2**attempt))
 
 
-# -- query logging --------------------------------------------------------------------------------------------
+# -- statements: one observation point for logging and counting -------------------------------------------------
+
+
+class ExecutedStatement(NamedTuple):
+    """One statement the server ran (or refused): what logging and statement counting observe."""
+
+    sql: str
+    parameters: Any
+    duration_ms: float
+    rows: int
+    internal: bool = False  # a transaction's setup statement, a health check
+    executemany: bool = False
+    error: BaseException | None = None
+
+
+class StatementHooks:
+    """Callables told about every statement of a database: SQLAlchemy's cursor events feed them, and so
+    does the precompiled fast path of hot statements (``fetch_rows``), which bypasses SQLAlchemy's
+    execution machinery for speed but not the observers."""
+
+    def __init__(self) -> None:
+        self._hooks: list[Callable[[ExecutedStatement], None]] = []
+
+    def add(self, hook: Callable[[ExecutedStatement], None]) -> Callable[[], None]:
+        """Observe every statement; returns the function that stops it."""
+        self._hooks.append(hook)
+        return lambda: self._hooks.remove(hook) if hook in self._hooks else None
+
+    def __call__(self, statement: ExecutedStatement) -> None:
+        for hook in self._hooks:
+            hook(statement)
+
+    def install(self, engine: sa.Engine) -> None:
+        """Feed the hooks from the engine's cursor events."""
+
+        def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+            conn.info["platformdb.started"] = time.perf_counter()
+
+        def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+            started = conn.info.pop("platformdb.started", None)
+            if started is None or not self._hooks:
+                return
+            internal = context is not None and context.execution_options.get("platformdb_internal", False)
+            self(
+                ExecutedStatement(
+                    statement,
+                    parameters,
+                    (time.perf_counter() - started) * 1000,
+                    getattr(cursor, "rowcount", -1),
+                    internal,
+                    executemany,
+                )
+            )
+
+        def error(context: Any) -> None:
+            if context.connection is not None:
+                context.connection.info.pop("platformdb.started", None)
+            if self._hooks and context.statement is not None:
+                internal = context.execution_context is not None and context.execution_context.execution_options.get(
+                    "platformdb_internal", False
+                )
+                self(
+                    ExecutedStatement(
+                        context.statement, context.parameters, 0.0, -1, internal, error=context.original_exception
+                    )
+                )
+
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+        event.listen(engine, "handle_error", error)
 
 
 class QueryLog:
-    """SQLAlchemy cursor events → ``logging``: statement, masked parameters, duration, rows; slow ones at WARNING.
+    """Statements → ``logging``: SQL, masked parameters, duration, rows; slow ones at WARNING, failures at INFO.
 
     Records carry ``extra`` fields (``db_statement``, ``db_parameters``,
-    ``db_duration_ms``, ``db_rows``) for structured handlers
-    (structlog, OpenTelemetry log bridges).
+    ``db_duration_ms``, ``db_rows``, ``db_slow``; ``db_error``/``db_sqlstate``
+    on failures) for structured handlers (structlog, OpenTelemetry log bridges).
     """
 
-    def __init__(self, engine: sa.Engine, *, slow_ms: float, log: logging.Logger = sql_logger) -> None:
+    def __init__(self, hooks: StatementHooks, *, slow_ms: float, log: logging.Logger = sql_logger) -> None:
         self.slow_ms = slow_ms
         self.log = log
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
-        event.listen(engine, "handle_error", self._error)
+        hooks.add(self)
 
-    def _before(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        conn.info["platformdb.started"] = time.perf_counter()
-
-    def _after(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        started = conn.info.pop("platformdb.started", None)
-        if started is None:
+    def __call__(self, statement: ExecutedStatement) -> None:
+        if statement.error is not None:
+            if self.log.isEnabledFor(logging.INFO):
+                self.log.info(
+                    "query failed (%s): %s",
+                    _first_line(statement.error),
+                    statement.sql,
+                    extra={
+                        "db_statement": statement.sql,
+                        "db_parameters": mask_parameters(statement.parameters),
+                        "db_error": _first_line(statement.error),
+                        "db_sqlstate": _sqlstate(statement.error),
+                    },
+                )
             return
-        duration = (time.perf_counter() - started) * 1000
-        level = logging.WARNING if duration >= self.slow_ms else logging.DEBUG
+        slow = statement.duration_ms >= self.slow_ms
+        level = logging.WARNING if slow else logging.DEBUG
         if not self.log.isEnabledFor(level):
             return
-        rows = getattr(cursor, "rowcount", -1)
-        masked = mask_parameters(parameters)
+        masked = mask_parameters(statement.parameters)
         self.log.log(
             level,
             "%s query (%.2f ms, %s rows): %s | %r",
-            "slow" if level == logging.WARNING else "sql",
-            duration,
-            rows,
-            statement,
+            "slow" if slow else "sql",
+            statement.duration_ms,
+            statement.rows,
+            statement.sql,
             masked,
             extra={
-                "db_statement": statement,
+                "db_statement": statement.sql,
                 "db_parameters": masked,
-                "db_duration_ms": round(duration, 3),
-                "db_rows": rows,
-                "db_slow": level == logging.WARNING,
+                "db_duration_ms": round(statement.duration_ms, 3),
+                "db_rows": statement.rows,
+                "db_slow": slow,
             },
         )
 
-    def _error(self, context: Any) -> None:
-        connection = context.connection
-        if connection is not None:
-            connection.info.pop("platformdb.started", None)
-        if self.log.isEnabledFor(logging.INFO):
-            self.log.info(
-                "query failed (%s): %s",
-                _first_line(context.original_exception),
-                context.statement,
-                extra={
-                    "db_statement": context.statement,
-                    "db_parameters": mask_parameters(context.parameters),
-                    "db_error": _first_line(context.original_exception),
-                    "db_sqlstate": _sqlstate(context.original_exception),
-                },
-            )
+
+_HOOKS_KEY = "platformdb.hooks"
+_DBAPI_KEY = "platformdb.dbapi"
+
+
+def fetch_rows(
+    session: Session, sql: str, parameters: Mapping[str, Any], *, internal: bool = False
+) -> list[tuple[Any, ...]]:
+    """Run a precompiled statement (driver SQL, ``%(name)s`` parameters) in the session's transaction; all rows.
+
+    The fast path of hot statements: the DBAPI cursor of the session's
+    connection directly, without SQLAlchemy's per-execution compile-cache
+    lookup, execution context and result objects — several times their cost
+    for a one-row primary-key read. The statement hooks (logging, statement
+    counting) still see it, and driver errors are raised as SQLAlchemy's
+    ``DBAPIError`` subclasses, as from ``Session.execute``.
+    """
+    info = session.info
+    cached = info.get(_DBAPI_KEY)
+    if cached is None or cached[0] is not session.get_transaction():
+        # One cursor per transaction, reused: the connection cannot change within a transaction.
+        connection = session.connection()
+        cached = (session.get_transaction(), connection, connection.connection.dbapi_connection.cursor())
+        info[_DBAPI_KEY] = cached
+    _, connection, cursor = cached
+    hooks: StatementHooks | None = info.get(_HOOKS_KEY)
+    started = time.perf_counter()
+    try:
+        cursor.execute(sql, parameters)
+        rows = cursor.fetchall()
+    except connection.dialect.loaded_dbapi.Error as exc:
+        wrapped = sa_exc.DBAPIError.instance(
+            sql, parameters, exc, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
+        )
+        if hooks is not None:
+            hooks(ExecutedStatement(sql, parameters, 0.0, -1, internal, error=exc))
+        raise wrapped from exc
+    if hooks is not None:
+        hooks(ExecutedStatement(sql, parameters, (time.perf_counter() - started) * 1000, len(rows), internal))
+    return rows
 
 
 # -- the database ------------------------------------------------------------------------------------------------
@@ -304,6 +402,7 @@ class _Base:
         self.slow_query_ms = slow_query_ms
         self.defaults = TransactionOptions(timeout=timeout, max_wait=max_wait)
         self.events = EventBus()
+        self.statement_hooks = StatementHooks()
         self._session_class: type[Session] = type("PlatformSession", (Session,), {})
         self.events.install(self._session_class)
         self._engine_kwargs: dict[str, Any] = {
@@ -393,7 +492,8 @@ class Database(_Base):
             echo_pool=echo_pool,
             **self._engine_kwargs,
         )
-        self.query_log = QueryLog(self.engine, slow_ms=slow_query_ms)
+        self.statement_hooks.install(self.engine)
+        self.query_log = QueryLog(self.statement_hooks, slow_ms=slow_query_ms)
         self._gate = threading.BoundedSemaphore(self._gate_size) if self._gate_size else None
         self._closed = False
 
@@ -516,11 +616,15 @@ class Database(_Base):
         deadline = time.monotonic() + options.timeout
         try:
             with self._checkout(options):
-                session = self._session_class(bind=self._bind_for(options), expire_on_commit=False, autoflush=False)
+                session = self._session_class(
+                    bind=self._bind_for(options),
+                    expire_on_commit=False,
+                    autoflush=False,
+                    info={_HOOKS_KEY: self.statement_hooks},
+                )
                 try:
-                    conn = session.connection(execution_options=self._execution_options(options))
-                    sql, params = _setup_statement(options, self.app_role)
-                    conn.exec_driver_sql(sql, params, execution_options={"platformdb_internal": True})
+                    session.connection(execution_options=self._execution_options(options))
+                    fetch_rows(session, *_setup_statement(options, self.app_role), internal=True)
                     yield session
                     if time.monotonic() > deadline:
                         raise errors.TransactionTimeout(
@@ -626,7 +730,8 @@ class AsyncDatabase(_Base):
         self.engine: AsyncEngine = create_async_engine(
             _sqlalchemy_url(url), async_creator=creator, **self._engine_kwargs
         )
-        self.query_log = QueryLog(self.engine.sync_engine, slow_ms=slow_query_ms)
+        self.statement_hooks.install(self.engine.sync_engine)
+        self.query_log = QueryLog(self.statement_hooks, slow_ms=slow_query_ms)
         self._sessions = async_sessionmaker(
             sync_session_class=self._session_class, expire_on_commit=False, autoflush=False
         )
@@ -732,11 +837,11 @@ class AsyncDatabase(_Base):
         deadline = time.monotonic() + options.timeout
         try:
             async with self._checkout(options):
-                session = self._sessions(bind=self._bind_for(options))
+                session = self._sessions(bind=self._bind_for(options), info={_HOOKS_KEY: self.statement_hooks})
                 try:
-                    conn = await session.connection(execution_options=self._execution_options(options))
+                    await session.connection(execution_options=self._execution_options(options))
                     sql, params = _setup_statement(options, self.app_role)
-                    await conn.exec_driver_sql(sql, params, execution_options={"platformdb_internal": True})
+                    await session.run_sync(lambda sync: fetch_rows(sync, sql, params, internal=True))
                     yield session
                     if time.monotonic() > deadline:
                         raise errors.TransactionTimeout(

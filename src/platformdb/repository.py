@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import enum
 import math
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -28,13 +29,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from platformdb import errors
+from platformdb.database import fetch_rows
 
 T = TypeVar("T")
 DomainT = TypeVar("DomainT")
 F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_LIMIT = 500  # no list is unbounded; a longer one is paged
-_DIALECT = postgresql.psycopg.dialect(paramstyle="named")
+_DIALECT = postgresql.psycopg.dialect(paramstyle="named")  # budgets.yaml's :name style
+_DRIVER_DIALECT = postgresql.psycopg.dialect()  # what the application sends
 
 
 # -- pages --------------------------------------------------------------------------------------------------
@@ -91,15 +94,34 @@ class UpsertResult:
 
 @dataclass(frozen=True, eq=False)
 class HotStatement:
-    """A statement budgets.yaml budgets under ``name``; its bind parameters are the budget's parameters."""
+    """A statement budgets.yaml budgets under ``name``; its bind parameters are the budget's parameters.
+
+    Compiled once for the driver and run through ``fetch_rows`` (the fast
+    path); rows are named tuples with the statement's column names, which
+    the mappers read like any row.
+    """
 
     name: str
-    statement: sa.Executable
+    statement: sa.Select[Any]
 
     def sql(self) -> str:
         """The statement as PostgreSQL SQL with ``:name`` parameters (what budgets.yaml holds)."""
         text = str(self.statement.compile(dialect=_DIALECT))
         return "\n".join(line.rstrip() for line in text.splitlines()).strip() + "\n"
+
+    @cached_property
+    def driver_sql(self) -> str:
+        """The same statement as psycopg receives it (``%(name)s`` parameters): exactly what SQLAlchemy would send."""
+        return str(self.statement.compile(dialect=_DRIVER_DIALECT))
+
+    @cached_property
+    def row(self) -> type[tuple[Any, ...]]:
+        return namedtuple("Row", list(self.statement.selected_columns.keys()), rename=True)  # type: ignore[return-value]
+
+    def fetch(self, session: Session, parameters: Mapping[str, Any]) -> list[Any]:
+        """All rows for these parameters (enum values sent as their labels)."""
+        plain = {k: v.value if isinstance(v, enum.Enum) else v for k, v in parameters.items()}
+        return list(map(self.row._make, fetch_rows(session, self.driver_sql, plain)))  # type: ignore[attr-defined]
 
 
 def issues(*statements: HotStatement) -> Callable[[F], F]:
@@ -202,10 +224,9 @@ class TenantRepository(Generic[DomainT]):
             raise errors.InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
         return limit
 
-    def _rows(self, statement: sa.Executable | HotStatement, params: Mapping[str, Any] | None = None) -> sa.Result[Any]:
-        if isinstance(statement, HotStatement):
-            statement = statement.statement
-        return self.session.execute(statement, {**self.tenant_params, **(params or {})})
+    def _rows(self, statement: HotStatement, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """The rows of a hot statement for this tenant (the fast path)."""
+        return statement.fetch(self.session, {self.tenant_key: self.tenant_id, **(params or {})})
 
     def _check_values(self, values: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         out = dict(values)
@@ -228,17 +249,17 @@ class TenantRepository(Generic[DomainT]):
 
     @classmethod
     @cache
-    def _by_id_statement(cls) -> sa.Select[Any]:
+    def _by_id_statement(cls) -> HotStatement:
         t = cls.table
         conditions = [t.c.id == sa.bindparam("id"), t.c[cls.tenant_key] == sa.bindparam(cls.tenant_key)]
         if cls._soft_deletes():
             conditions.append(t.c.deleted_at.is_(None))
-        return sa.select(*cls._selected()).where(*conditions)
+        return HotStatement(f"{t.name}_by_id", sa.select(*cls._selected()).where(*conditions))
 
     def find_by_id(self, id: int) -> DomainT | None:
         """The row with this id, if it belongs to the tenant (and is not soft-deleted)."""
-        row = self._rows(self._by_id_statement(), {"id": id}).one_or_none()
-        return None if row is None else type(self).to_domain(row)
+        rows = self._rows(self._by_id_statement(), {"id": id})
+        return type(self).to_domain(rows[0]) if rows else None
 
     def get(self, id: int) -> DomainT:
         """Like ``find_by_id``, raising ``NotFound``."""

@@ -52,26 +52,36 @@ class StatementLog:
         return "\n".join(f"  {i}. {' '.join(s.sql.split())}" for i, s in enumerate(self.statements, 1)) or "  (none)"
 
 
-def _engine_of(target: Database | AsyncDatabase | sa.Engine | Any) -> sa.Engine:
-    engine = getattr(target, "engine", target)
-    return getattr(engine, "sync_engine", engine)
-
-
 @contextlib.contextmanager
 def count_statements(
     target: Database | AsyncDatabase | sa.Engine, *, all_threads: bool = False
 ) -> Iterator[StatementLog]:
-    """Capture the statements sent through ``target`` (a Database, an AsyncDatabase or an Engine) while inside."""
+    """Capture the statements sent through ``target`` (a Database, an AsyncDatabase or an Engine) while inside.
+
+    A ``Database`` reports every statement to its ``statement_hooks`` (fed by
+    SQLAlchemy's cursor events and by the fast path of hot statements); a bare
+    ``Engine`` is observed through SQLAlchemy's ``before_cursor_execute`` event.
+    """
     log = StatementLog()
-    engine = _engine_of(target)
     thread = threading.get_ident()
 
+    def record(sql: str, parameters: Any, executemany: bool, internal: bool) -> None:
+        if all_threads or threading.get_ident() == thread:
+            (log.internal if internal else log.statements).append(CapturedStatement(sql, parameters, executemany))
+
+    hooks = getattr(target, "statement_hooks", None)
+    if hooks is not None:
+        stop = hooks.add(lambda s: record(s.sql, s.parameters, s.executemany, s.internal) if s.error is None else None)
+        try:
+            yield log
+        finally:
+            stop()
+        return
+    engine = getattr(target, "sync_engine", target)
+
     def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if not all_threads and threading.get_ident() != thread:
-            return
-        captured = CapturedStatement(statement, parameters, executemany)
         internal = context is not None and context.execution_options.get("platformdb_internal", False)
-        (log.internal if internal else log.statements).append(captured)
+        record(statement, parameters, executemany, internal)
 
     event.listen(engine, "before_cursor_execute", before)
     try:

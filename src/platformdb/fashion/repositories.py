@@ -106,6 +106,11 @@ def orders_statement(
     )
 
 
+@cache
+def _orders_page(**shape: bool) -> HotStatement:
+    return HotStatement("orders", orders_statement(**shape))
+
+
 STUDIO_ORDERS_BY_DATE = HotStatement("studio_orders_by_date", orders_statement(start=True, end=True))
 CLIENT_ORDERS = HotStatement("client_orders", orders_statement(client=True))
 ORDER_WITH_LINES = HotStatement(
@@ -201,8 +206,8 @@ class ClientRepository(TenantRepository[domain.Client]):
 
     @issues(CLIENT_BY_EMAIL)
     def find_by_email(self, email: str) -> domain.Client | None:
-        row = self._rows(CLIENT_BY_EMAIL, {"email": email}).one_or_none()
-        return None if row is None else mappers.client_to_domain(row)
+        rows = self._rows(CLIENT_BY_EMAIL, {"email": email})
+        return mappers.client_to_domain(rows[0]) if rows else None
 
     @issues(STUDIO_ACTIVE_CLIENTS_PAGE, STUDIO_ACTIVE_CLIENTS_COUNT)
     def active_page(self, *, page: int = 1, per_page: int = 20) -> Page[domain.Client]:
@@ -210,19 +215,19 @@ class ClientRepository(TenantRepository[domain.Client]):
             raise errors.InvalidInput(f"page must be 1 or more, not {page}")
         rows = self._rows(STUDIO_ACTIVE_CLIENTS_PAGE, {"limit": self._limit(per_page), "offset": (page - 1) * per_page})
         items = tuple(mappers.client_to_domain(r) for r in rows)
-        return Page(items, self._rows(STUDIO_ACTIVE_CLIENTS_COUNT).scalar_one(), page, per_page)
+        return Page(items, self._rows(STUDIO_ACTIVE_CLIENTS_COUNT)[0][0], page, per_page)
 
     @issues(STUDIO_ACTIVE_CLIENTS_PAGE, STUDIO_ACTIVE_CLIENTS_KEYSET)
     def active_after(
         self, after: tuple[datetime.datetime, int] | None = None, *, limit: int = 20
     ) -> KeysetPage[domain.Client]:
         if after is None:
-            rows = self._rows(STUDIO_ACTIVE_CLIENTS_PAGE, {"limit": self._limit(limit) + 1, "offset": 0}).all()
+            rows = self._rows(STUDIO_ACTIVE_CLIENTS_PAGE, {"limit": self._limit(limit) + 1, "offset": 0})
         else:
             rows = self._rows(
                 STUDIO_ACTIVE_CLIENTS_KEYSET,
                 {"after_created_at": after[0], "after_id": after[1], "limit": self._limit(limit) + 1},
-            ).all()
+            )
         more = len(rows) > limit
         rows = rows[:limit]
         next_after = (rows[-1].created_at, rows[-1].id) if more else None
@@ -328,14 +333,14 @@ class OrderRepository(TenantRepository[domain.Order]):
             params["client_id"] = filters.client_id
         if after is not None:
             params["after_time"], params["after_id"] = after
-        statement = orders_statement(
+        statement = _orders_page(
             start=filters.start is not None,
             end=filters.end is not None,
             statuses=bool(filters.statuses),
             client=filters.client_id is not None,
             after=after is not None,
         )
-        rows = self._rows(statement, params).all()
+        rows = self._rows(statement, params)
         more = len(rows) > limit
         rows = rows[:limit]
         next_after = (rows[-1].ordered_at, rows[-1].id) if more else None
@@ -390,11 +395,11 @@ class FittingRepository(TenantRepository[domain.Fitting]):
     def designer_busy(self, designer_id: int, starts_at: datetime.datetime, ends_at: datetime.datetime) -> bool:
         """Whether the designer has a scheduled or confirmed fitting overlapping [starts_at, ends_at)."""
         window_start = starts_at - datetime.timedelta(minutes=MAX_FITTING_MINUTES)
-        row = self._rows(
+        rows = self._rows(
             DESIGNER_OVERLAPPING_FITTINGS,
             {"designer_id": designer_id, "window_start": window_start, "starts_at": starts_at, "ends_at": ends_at},
-        ).first()
-        return row is not None
+        )
+        return bool(rows)
 
 
 class AnalyticsRepository:
@@ -408,7 +413,7 @@ class AnalyticsRepository:
 
     @issues(STUDIO_ORDER_STATS)
     def order_stats(self, *, since: datetime.datetime) -> domain.OrderStats:
-        rows = self.session.execute(STUDIO_ORDER_STATS.statement, {"studio_id": self.studio_id, "since": since}).all()
+        rows = STUDIO_ORDER_STATS.fetch(self.session, {"studio_id": self.studio_id, "since": since})
         by_status = tuple(
             sorted(
                 (
@@ -424,9 +429,9 @@ class AnalyticsRepository:
 
     @issues(DESIGNER_PERFORMANCE)
     def designer_performance(self, designer_id: int, *, since: datetime.datetime) -> domain.DesignerPerformance:
-        row = self.session.execute(
-            DESIGNER_PERFORMANCE.statement, {"studio_id": self.studio_id, "designer_id": designer_id, "since": since}
-        ).one()
+        (row,) = DESIGNER_PERFORMANCE.fetch(
+            self.session, {"studio_id": self.studio_id, "designer_id": designer_id, "since": since}
+        )
         return domain.DesignerPerformance(designer_id, row.fittings, row.distinct_clients)
 
 

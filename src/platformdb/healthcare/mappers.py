@@ -19,13 +19,16 @@ def clinic_to_domain(db: db_types.Clinic) -> domain.Clinic:
     return domain.Clinic(id=db.id, name=db.name, address=db.address, phone=db.phone, email=db.email)
 
 
+_ROLES = {role.value: role for role in domain.RoleType}  # a dictionary lookup: users are mapped on every request
+
+
 def user_to_domain(db: db_types.User) -> domain.User:
     return domain.User(
         id=db.id,
         name=db.name,
         email=db.email,
         clinic_id=db.clinic_id,
-        role_type=domain.RoleType(db.role_type),
+        role_type=_ROLES[db.role_type],
         is_active=db.is_active,
         is_verified=db.is_verified,
         created_at=db.created_at,
@@ -93,12 +96,24 @@ class AppointmentListingRow(Protocol):
     doctor_email: str
 
 
+# Lists map many rows: enum members and durations by dictionary lookup (keys: labels; members hash alike).
+_STATUSES = {status.value: status for status in domain.AppointmentStatus}
+_MINUTES: dict[int, datetime.timedelta] = {}
+
+
+def _duration(minutes: int) -> datetime.timedelta:
+    found = _MINUTES.get(minutes)
+    if found is None:
+        found = _MINUTES.setdefault(minutes, datetime.timedelta(minutes=minutes))
+    return found
+
+
 def appointment_listing_to_domain(row: AppointmentListingRow) -> domain.AppointmentListing:
     return domain.AppointmentListing(
         id=row.id,
         starts_at=row.appointment_date_time,
-        duration=datetime.timedelta(minutes=row.duration_minutes),
-        status=domain.AppointmentStatus(row.status),
+        duration=_duration(row.duration_minutes),
+        status=_STATUSES[row.status],
         patient_id=row.patient_id,
         patient_name=row.patient_name,
         patient_email=row.patient_email,

@@ -196,6 +196,11 @@ def appointments_statement(
     )
 
 
+@cache
+def _appointments_page(**shape: bool) -> HotStatement:
+    return HotStatement("appointments", appointments_statement(**shape))
+
+
 CLINIC_APPOINTMENTS_IN_RANGE = HotStatement(
     "clinic_appointments_in_range", appointments_statement(start=True, end=True, statuses=True)
 )
@@ -264,8 +269,8 @@ class UserRepository(TenantRepository[domain.User]):
 
     @issues(USER_BY_EMAIL)
     def find_by_email(self, email: str) -> domain.User | None:
-        row = self._rows(USER_BY_EMAIL, {"email": email}).one_or_none()
-        return None if row is None else mappers.user_to_domain(row)
+        rows = self._rows(USER_BY_EMAIL, {"email": email})
+        return mappers.user_to_domain(rows[0]) if rows else None
 
     @issues(CLINIC_STAFF_BY_ROLE, CLINIC_ACTIVE_PATIENT_USERS)
     def find_by_role(self, role: domain.RoleType, *, limit: int = 100) -> list[domain.User]:
@@ -283,7 +288,7 @@ class UserRepository(TenantRepository[domain.User]):
             raise errors.InvalidInput(f"page must be 1 or more, not {page}")
         rows = self._rows(CLINIC_ACTIVE_USERS_PAGE, {"limit": self._limit(per_page), "offset": (page - 1) * per_page})
         items = tuple(mappers.user_to_domain(r) for r in rows)
-        total = self._rows(CLINIC_ACTIVE_USERS_COUNT).scalar_one()
+        total = self._rows(CLINIC_ACTIVE_USERS_COUNT)[0][0]
         return Page(items, total, page, per_page)
 
     @issues(CLINIC_ACTIVE_USERS_PAGE, CLINIC_ACTIVE_USERS_KEYSET)
@@ -292,12 +297,12 @@ class UserRepository(TenantRepository[domain.User]):
     ) -> KeysetPage[domain.User]:
         """Active users newest first, keyset pagination on (created_at, id): one statement at any depth."""
         if after is None:
-            rows = self._rows(CLINIC_ACTIVE_USERS_PAGE, {"limit": self._limit(limit) + 1, "offset": 0}).all()
+            rows = self._rows(CLINIC_ACTIVE_USERS_PAGE, {"limit": self._limit(limit) + 1, "offset": 0})
         else:
             rows = self._rows(
                 CLINIC_ACTIVE_USERS_KEYSET,
                 {"after_created_at": after[0], "after_id": after[1], "limit": self._limit(limit) + 1},
-            ).all()
+            )
         more = len(rows) > limit
         rows = rows[:limit]
         next_after = (rows[-1].created_at, rows[-1].id) if more else None
@@ -369,7 +374,7 @@ class AppointmentRepository(TenantRepository[domain.Appointment]):
             params["patient_id"] = filters.patient_id
         if after is not None:
             params["after_time"], params["after_id"] = after
-        statement = appointments_statement(
+        statement = _appointments_page(
             start=filters.start is not None,
             end=filters.end is not None,
             statuses=bool(filters.statuses),
@@ -378,7 +383,7 @@ class AppointmentRepository(TenantRepository[domain.Appointment]):
             patient_name=filters.patient_name is not None,
             after=after is not None,
         )
-        rows = self._rows(statement, params).all()
+        rows = self._rows(statement, params)
         more = len(rows) > limit
         rows = rows[:limit]
         next_after = (rows[-1].appointment_date_time, rows[-1].id) if more else None
@@ -534,9 +539,7 @@ class AnalyticsRepository:
     @issues(CLINIC_APPOINTMENT_STATS)
     def appointment_stats(self, *, since: datetime.datetime) -> domain.AppointmentStats:
         """Appointments since ``since``: total, average duration, count per status."""
-        rows = self.session.execute(
-            CLINIC_APPOINTMENT_STATS.statement, {"clinic_id": self.clinic_id, "since": since}
-        ).all()
+        rows = CLINIC_APPOINTMENT_STATS.fetch(self.session, {"clinic_id": self.clinic_id, "since": since})
         total = sum(r.appointments for r in rows)
         minutes = sum(r.minutes for r in rows)
         by_status = tuple(
@@ -550,9 +553,7 @@ class AnalyticsRepository:
 
     @issues(DOCTOR_PERFORMANCE)
     def doctor_performance(self, doctor_id: int) -> domain.DoctorPerformance:
-        row = self.session.execute(
-            DOCTOR_PERFORMANCE.statement, {"clinic_id": self.clinic_id, "doctor_id": doctor_id}
-        ).one()
+        (row,) = DOCTOR_PERFORMANCE.fetch(self.session, {"clinic_id": self.clinic_id, "doctor_id": doctor_id})
         return domain.DoctorPerformance(
             doctor_id=doctor_id,
             appointments=row.total_appointments,
