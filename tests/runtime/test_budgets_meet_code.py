@@ -120,6 +120,33 @@ def test_sync_regenerates_stale_sql_and_check_reports_it(tmp_path, settings, dbo
     assert sync_budgets(settings, path, check=True).stale is False
 
 
+def test_stale_sql_and_missing_budgets_are_findings_of_check_budgets_and_check_all(tmp_path, settings):
+    from dbops.budgets import check_budgets
+    from dbops.budgets.sync import sync_findings
+    from dbops.ci import check_budgets_static
+
+    text = (REPO / "budgets.yaml").read_text()
+    stale = text.replace("AND c.email = :email::VARCHAR AND c.deleted_at IS NULL", "AND c.email = :email::VARCHAR", 1)
+    assert stale != text
+    start, end = text.index("      user_by_email:"), text.index("      clinic_staff_by_role:")
+    path = tmp_path / "budgets.yaml"
+    path.write_text(stale[:start] + stale[end:])
+    findings = {f.rule: f for f in sync_findings(settings, path)}
+    assert set(findings) == {"budget-sql-stale", "budget-not-budgeted"}
+    line = next(n for n, t in enumerate(path.read_text().splitlines(), 1) if t.strip() == "client_by_email:")
+    assert (findings["budget-sql-stale"].line, findings["budget-sql-stale"].fix) == (line, "dbops budgets sync")
+    assert "user_by_email" in findings["budget-not-budgeted"].message
+    from dbops.budgets import load_budgets as load
+
+    report = check_budgets(settings, "fashion", budget_file=load(path))
+    assert [f.rule for f in report.findings] == ["budget-sql-stale"]  # the healthcare finding is another schema's
+    import dataclasses
+
+    moved = dataclasses.replace(settings, root=tmp_path)
+    ci = check_budgets_static(moved)
+    assert {f.rule for f in ci.findings} == {"budget-sql-stale", "budget-not-budgeted"}
+
+
 def test_sync_errors_point_at_the_method_line(tmp_path, settings):
     path = tmp_path / "budgets.yaml"
     original = (REPO / "budgets.yaml").read_text()

@@ -282,3 +282,19 @@ def test_two_bookings_of_one_designers_time_never_both_win(fa_db, fa):
     ])
     assert sorted(type(o.error).__name__ for o in outcomes if o.error) == ["SlotUnavailable"]
     assert query(url, "SELECT count(*) FROM fittings WHERE designer_id = %s", (ids.yves,)) == [(1,)]
+
+
+def test_the_readme_service_example_runs(hc, monkeypatch):
+    import re
+    from pathlib import Path
+
+    url, ids = hc
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## The runtime data layer"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    code = code.replace("tenant_id=7", f"tenant_id={ids.north}").replace("patient_id=42", f"patient_id={ids.alice}")
+    monkeypatch.setenv("HEALTHCARE_DATABASE_URL", url)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert [u.appointment_id for u in namespace["upcoming"]] == [ids.a_alice]
+    assert namespace["upcoming"][0].doctor_name == "Gregory House"

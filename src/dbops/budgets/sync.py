@@ -30,6 +30,7 @@ from typing import Any
 from dbops.budgets.loader import _load_yaml, _validate_schema, parse_budgets
 from dbops.config import Settings
 from dbops.errors import InputError
+from dbops.findings import Finding, Severity
 
 
 @dataclass
@@ -42,6 +43,7 @@ class SyncResult:
     unbudgeted: list[str] = field(default_factory=list)  # "schema: method issues 'name'"
     diff: str = ""
     written: bool = False
+    lines: dict[str, int] = field(default_factory=dict)  # schema.query (or schema) -> its line in the file
 
     @property
     def stale(self) -> bool:
@@ -67,7 +69,9 @@ def sync_budgets(settings: Settings, path: str | Path | None = None, *, check: b
     modules: dict[str, set[str]] = {}
     for schema, body in data["schemas"].items():
         budgeted[schema] = set(body["queries"])
+        result.lines[schema] = marks.key_line(("schemas", schema))
         for name, spec in body["queries"].items():
+            result.lines[f"{schema}.{name}"] = marks.key_line(("schemas", schema, "queries", name))
             method = spec.get("method")
             if not method:
                 continue
@@ -81,8 +85,8 @@ def sync_budgets(settings: Settings, path: str | Path | None = None, *, check: b
                 result.updated.append(f"{schema}.{name}")
                 node = sql_nodes[(schema, name)]
                 replacements.append((node[0], node[1], _block(sql, node[2], text[node[0] : node[1]])))
-    for schema in data["schemas"]:
-        for module in sorted(modules.get(schema, set()) | set(_conventional_modules(settings, schema))):
+    for schema in modules:  # schemas whose budgets name methods must budget every hot statement of their code
+        for module in sorted(modules[schema] | set(_conventional_modules(settings, schema))):
             for method_name, statement_name in _declared_in(module):
                 if statement_name not in budgeted[schema]:
                     result.unbudgeted.append(f"{schema}: {method_name} issues {statement_name!r}")
@@ -103,6 +107,40 @@ def sync_budgets(settings: Settings, path: str | Path | None = None, *, check: b
             path.write_text(new, encoding="utf-8")
             result.written = True
     return result
+
+
+def sync_findings(settings: Settings, path: str | Path | None = None) -> list[Finding]:
+    """``sync_budgets(check=True)`` as findings: stale budgeted SQL, hot statements without a budget."""
+    result = sync_budgets(settings, path, check=True)
+    findings = [
+        Finding(
+            "budget-sql-stale",
+            Severity.ERROR,
+            f"{name}: the budgeted SQL is not what its method sends",
+            file=result.display,
+            line=result.lines.get(name),
+            object=name,
+            check="budgets",
+            fix="dbops budgets sync",
+            details={"diff": result.diff},
+        )
+        for name in result.updated
+    ]
+    for problem in result.unbudgeted:
+        schema = problem.split(":", 1)[0]
+        findings.append(
+            Finding(
+                "budget-not-budgeted",
+                Severity.ERROR,
+                f"{problem}, which has no budget",
+                file=result.display,
+                line=result.lines.get(schema),
+                object=schema,
+                check="budgets",
+                fix=f"add it under schemas.{schema}.queries with its method, params and budget",
+            )
+        )
+    return findings
 
 
 def _display(path: Path, root: Path) -> str:
