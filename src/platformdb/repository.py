@@ -482,7 +482,8 @@ class TenantRepository(Generic[DomainT]):
         conn = self.session.connection()
         for start in range(0, len(items), batch_size):
             batch = items[start : start + batch_size]
-            params = {f"a{i}": [_plain(r[c]) for r in batch] for i, c in enumerate(columns)}
+            # Parameters named after their columns: the query log masks secret ones (password_hash).
+            params = {c: [_plain(r[c]) for r in batch] for c in columns}
             flags = [inserted for (inserted,) in conn.exec_driver_sql(sql, params)]
             inserted = sum(flags)
             result += UpsertResult(inserted, len(flags) - inserted, len(batch) - len(flags))
@@ -493,7 +494,7 @@ class TenantRepository(Generic[DomainT]):
     def _upsert_sql(cls, columns: tuple[str, ...], key: tuple[str, ...], updates: tuple[str, ...]) -> str:
         table = cls.table
         types = [table.c[c].type.compile(dialect=_DIALECT) for c in columns]
-        arrays = ", ".join(f"%(a{i})s::{t}[]" for i, t in enumerate(types))
+        arrays = ", ".join(f"%({c})s::{t}[]" for c, t in zip(columns, types, strict=True))
         names = ", ".join(columns)
         sql = f"INSERT INTO {table.name} AS t ({names}) SELECT * FROM unnest({arrays}) ON CONFLICT ({', '.join(key)}) "
         if updates:

@@ -221,6 +221,7 @@ def test_closed_database_refuses_work(hc):
 
 
 def test_query_log_is_structured_masks_secrets_and_flags_slow_queries(hc, caplog):
+    from platformdb.healthcare.repositories import UserRepository
     from platformdb.healthcare.services import UserService
 
     url, ids = hc
@@ -229,13 +230,22 @@ def test_query_log_is_structured_masks_secrets_and_flags_slow_queries(hc, caplog
         UserService(db, ids.north).create_user_with_profile(name="Eve Adams", email="eve@north.example",
                                                             password_hash="$2b$12$do-not-log-me")
         db.transaction(lambda s: s.execute(sa.text("SELECT id FROM users")).all(), tenant=ids.north)
+        found = db.transaction(lambda s: UserRepository(s, ids.north).find_by_email("eve@north.example"),
+                               tenant=ids.north)  # a hot statement: the precompiled fast path
+        db.transaction(lambda s: UserRepository(s, ids.north).bulk_upsert(
+            [{"email": "bulk@north.example", "name": "Bulk", "role_type": "PATIENT",
+              "password_hash": "$2b$12$bulk-secret"}], key=("clinic_id", "email")), tenant=ids.north)
     records = [r for r in caplog.records if r.name == "platformdb.sql"]
+    hot = next(r for r in records if "u.email = %(email)s" in r.db_statement)
+    assert found.name == "Eve Adams" and hot.db_rows == 1 and hot.db_parameters["email"] == "eve@north.example"
+    bulk = next(r for r in records if r.db_statement.startswith("INSERT INTO users AS t"))
+    assert bulk.db_parameters["password_hash"] == "***" and bulk.db_parameters["name"] == ["Bulk"]
     insert = next(r for r in records if r.db_statement.startswith("INSERT INTO users"))
     assert insert.levelno == logging.DEBUG and insert.db_parameters["password_hash"] == "***"
     assert insert.db_duration_ms > 0 and insert.db_rows == 1
     select = next(r for r in records if r.db_statement == "SELECT id FROM users")
     assert select.db_rows == 7  # the North clinic's users, and only them (RLS)
-    assert not any("do-not-log-me" in r.getMessage() for r in caplog.records)
+    assert not any("do-not-log-me" in r.getMessage() or "bulk-secret" in r.getMessage() for r in caplog.records)
 
     caplog.clear()
     with Database(url, slow_query_ms=0) as db:
@@ -330,3 +340,9 @@ def test_async_database_runs_the_same_work(hc):
     (count, user), published = asyncio.run(main())
     assert (count, user) == (6, "platform_app")
     assert [e.name for e in published] == ["counted"]
+
+
+def test_a_database_without_the_application_role_says_to_migrate(hc):
+    url, ids = hc
+    with Database(url, app_role="no_such_role") as db, pytest.raises(errors.DatabaseError, match="run the migrations"):
+        db.transaction(lambda s: 1, tenant=ids.north)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from platformdb import errors
 from platformdb.database import Database
+from platformdb.fashion import domain as fd
 from platformdb.fashion import repositories as fr
 from platformdb.fashion import services as fs
 from platformdb.fashion.domain import NewOrderLine
@@ -243,6 +244,38 @@ def test_every_tenant_owned_table_has_row_level_security(healthcare_db, fashion_
             assert "current_setting('app.tenant_id'" in qual, (table, qual)
 
 
+FASHION_REPOSITORIES = {
+    fr.ClientRepository: ("ann", {"name": "x"}),
+    fr.DesignerRepository: ("coco", {"name": "x"}),
+    fr.CollectionRepository: ("spring", {"season": "x"}),
+    fr.ProductRepository: ("dress", {"stock": 0}),
+    fr.OrderRepository: ("o_ann", {"total_cents": 0}),
+    fr.FittingRepository: ("f_ann", {"notes": "x"}),
+}
+
+
+@pytest.mark.parametrize("repository", list(FASHION_REPOSITORIES), ids=lambda r: r.__name__)
+def test_every_generic_fashion_method_treats_another_studios_ids_as_not_found(fa_db, fa, repository):
+    db, ids = fa_db
+    url, _ = fa
+    key, change = FASHION_REPOSITORIES[repository]
+    key_id = getattr(ids, key)
+    table = repository.table.name
+    before = query(url, f"SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM {table} t")
+    with db.begin(tenant=ids.maison) as session:
+        maison = repository(session, ids.maison)
+        assert maison.find_by_id(key_id) is None
+        assert maison.count(maison.c.id == key_id) == 0
+        assert all(getattr(row, "id", None) != key_id for row in maison.find_many(limit=500))
+    for attempt in (lambda r: r.update(key_id, **change), lambda r: r.delete(key_id), lambda r: r.get(key_id)):
+        with pytest.raises(errors.NotFound), db.begin(tenant=ids.maison) as session:
+            attempt(repository(session, ids.maison))
+    if "deleted_at" in repository.table.c:
+        with pytest.raises(errors.NotFound), db.begin(tenant=ids.maison) as session:
+            repository(session, ids.maison).soft_delete(key_id)
+    assert query(url, f"SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM {table} t") == before
+
+
 def test_fashion_isolation(fa_db, fa):
     db, ids = fa_db
     url, _ = fa
@@ -259,6 +292,10 @@ def test_fashion_isolation(fa_db, fa):
         assert fr.AnalyticsRepository(session, ids.maison).order_stats(since=NOW - datetime.timedelta(days=30)).orders == 1
         with pytest.raises(errors.NotFound):
             fr.DesignerRepository(session, ids.maison).lock(ids.coco)
+        assert fr.OrderRepository(session, ids.maison).find_orders(fd.OrderFilters(client_id=ids.ann)).items == ()
+        assert fr.CollectionRepository(session, ids.maison).by_status(fd.CollectionStatus.DRAFT) == []
+        assert fr.AnalyticsRepository(session, ids.maison).designer_performance(
+            ids.coco, since=NOW - datetime.timedelta(days=30)).fittings == 0
         assert session.execute(sa.text("SELECT count(*) FROM order_lines")).scalar() == 1
     with pytest.raises(errors.NotFound):
         fs.OrderService(db, ids.maison).place_order(client_id=ids.ann, lines=[NewOrderLine(ids.dress, 1)])
