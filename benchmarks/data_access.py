@@ -93,7 +93,7 @@ def make_database(admin_url: str, users: int) -> tuple[str, str]:
 
     from dbops.config import load_settings
     from dbops.localdb import create_database
-    from dbops.migrate import upgrade
+    from dbops.revisions import upgrade
 
     settings = load_settings(REPO, env={})
     name = f"bench_data_{uuid.uuid4().hex[:8]}"

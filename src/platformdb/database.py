@@ -30,7 +30,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
@@ -334,9 +334,7 @@ _HOOKS_KEY = "platformdb.hooks"
 _DBAPI_KEY = "platformdb.dbapi"
 
 
-def fetch_rows(
-    session: Session, sql: str, parameters: Mapping[str, Any], *, internal: bool = False
-) -> list[tuple[Any, ...]]:
+def fetch_rows(session: Session, sql: str, parameters: Mapping[str, Any], *, internal: bool = False) -> Sequence[Any]:
     """Run a precompiled statement (driver SQL, ``%(name)s`` parameters) in the session's transaction; all rows.
 
     The fast path of hot statements: the DBAPI cursor of the session's
@@ -351,7 +349,9 @@ def fetch_rows(
     if cached is None or cached[0] is not session.get_transaction():
         # One cursor per transaction, reused: the connection cannot change within a transaction.
         connection = session.connection()
-        cached = (session.get_transaction(), connection, connection.connection.dbapi_connection.cursor())
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None, "the session's connection is closed"
+        cached = (session.get_transaction(), connection, dbapi_connection.cursor())
         info[_DBAPI_KEY] = cached
     _, connection, cursor = cached
     hooks: StatementHooks | None = info.get(_HOOKS_KEY)

@@ -21,7 +21,7 @@ from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -102,7 +102,7 @@ class HotStatement:
     """
 
     name: str
-    statement: sa.Select[Any]
+    statement: sa.Select  # any columns
 
     def sql(self) -> str:
         """The statement as PostgreSQL SQL with ``:name`` parameters (what budgets.yaml holds)."""
@@ -116,7 +116,7 @@ class HotStatement:
 
     @cached_property
     def row(self) -> type[tuple[Any, ...]]:
-        return namedtuple("Row", list(self.statement.selected_columns.keys()), rename=True)  # type: ignore[return-value]
+        return namedtuple("Row", list(self.statement.selected_columns.keys()), rename=True)
 
     def fetch(self, session: Session, parameters: Mapping[str, Any]) -> list[Any]:
         """All rows for these parameters (enum values sent as their labels)."""
@@ -137,6 +137,11 @@ def issues(*statements: HotStatement) -> Callable[[F], F]:
 def hot_statements(method: Callable[..., Any]) -> tuple[HotStatement, ...]:
     """The hot statements a method declares with ``@issues`` (empty when none)."""
     return tuple(getattr(method, "__hot_statements__", ()))
+
+
+def table_of(model: type[Any]) -> sa.Table:
+    """A declarative model's table, typed as one."""
+    return cast(sa.Table, model.__table__)
 
 
 def literal(value: str | enum.Enum) -> ColumnElement[Any]:
@@ -206,7 +211,7 @@ class TenantRepository(Generic[DomainT]):
         return conditions
 
     def _order(self, order_by: Sequence[str | ColumnElement[Any]] | None) -> list[ColumnElement[Any]]:
-        out = []
+        out: list[ColumnElement[Any]] = []
         for item in order_by or self.default_order:
             if isinstance(item, str):
                 name = item.lstrip("-")
@@ -249,7 +254,7 @@ class TenantRepository(Generic[DomainT]):
 
     @classmethod
     @cache
-    def _by_id_statement(cls) -> HotStatement:
+    def _by_id_statement(cls) -> HotStatement:  # a precompiled statement too, but not a budgeted one
         t = cls.table
         conditions = [t.c.id == sa.bindparam("id"), t.c[cls.tenant_key] == sa.bindparam(cls.tenant_key)]
         if cls._soft_deletes():
@@ -260,6 +265,27 @@ class TenantRepository(Generic[DomainT]):
         """The row with this id, if it belongs to the tenant (and is not soft-deleted)."""
         rows = self._rows(self._by_id_statement(), {"id": id})
         return type(self).to_domain(rows[0]) if rows else None
+
+    @classmethod
+    @cache
+    def _lock_statement(cls) -> HotStatement:
+        return HotStatement(f"{cls.table.name}_lock", cls._by_id_statement().statement.with_for_update())
+
+    def lock(self, id: int) -> DomainT:
+        """The row, locked (``FOR UPDATE``) until the transaction ends; ``NotFound`` otherwise.
+
+        Use cases lock the rows they are about to change in a fixed order, so
+        that concurrent ones queue rather than deadlock, and the one that waited
+        re-reads the row as the other left it.
+        """
+        rows = self._rows(self._lock_statement(), {"id": id})
+        if not rows:
+            raise errors.NotFound(self.entity, id)
+        return type(self).to_domain(rows[0])
+
+    def _row(self, statement: sa.Executable) -> Any:
+        """The one row (or None) of a statement run through SQLAlchemy (writes with RETURNING)."""
+        return self.session.execute(statement).one_or_none()
 
     def get(self, id: int) -> DomainT:
         """Like ``find_by_id``, raising ``NotFound``."""
@@ -418,8 +444,11 @@ class TenantRepository(Generic[DomainT]):
 
     def delete(self, id: int) -> None:
         """Delete one row of this tenant; ``NotFound`` when the tenant has no such row."""
-        statement = sa.delete(self.table).where(*self._scope((self.table.c.id == id,), {}, include_deleted=True))
-        statement = statement.returning(self.table.c.id)
+        statement = (
+            sa.delete(self.table)
+            .where(*self._scope((self.table.c.id == id,), {}, include_deleted=True))
+            .returning(self.table.c.id)
+        )
         if self.session.execute(statement).one_or_none() is None:
             raise errors.NotFound(self.entity, id)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
@@ -79,6 +79,6 @@ def unit_of_work(
             return self.db.transaction(work, **options)  # type: ignore[return-value]  # awaitable when async
 
         run.__unit_of_work__ = body  # type: ignore[attr-defined]  # the body, to compose inside another session
-        return run
+        return cast(Callable[Concatenate[S, P], T], run)
 
     return decorate

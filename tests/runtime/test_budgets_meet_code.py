@@ -123,7 +123,7 @@ def test_sync_regenerates_stale_sql_and_check_reports_it(tmp_path, settings, dbo
 def test_stale_sql_and_missing_budgets_are_findings_of_check_budgets_and_check_all(tmp_path, settings):
     from dbops.budgets import check_budgets
     from dbops.budgets.sync import sync_findings
-    from dbops.ci import check_budgets_static
+    from dbops.workflows.check_all import check_budgets_static
 
     text = (REPO / "budgets.yaml").read_text()
     stale = text.replace("AND c.email = :email::VARCHAR AND c.deleted_at IS NULL", "AND c.email = :email::VARCHAR", 1)

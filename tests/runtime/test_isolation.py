@@ -198,7 +198,7 @@ def test_a_transaction_that_forgets_the_tenant_sees_nothing_and_writes_nothing(h
 
 
 def test_isolation_holds_with_the_url_dbops_db_url_prints(dbops, settings):
-    from dbops.migrate import upgrade
+    from dbops.revisions import upgrade
 
     printed = dbops("db", "url", "healthcare")
     assert printed.exit_code == 0, printed.output

@@ -19,15 +19,15 @@ from sqlalchemy.orm import Session
 
 from platformdb import errors
 from platformdb.fashion import domain, mappers, models
-from platformdb.repository import HotStatement, KeysetPage, Page, TenantRepository, issues, literal
+from platformdb.repository import HotStatement, KeysetPage, Page, TenantRepository, issues, literal, table_of
 
-clients = models.Client.__table__
-designers = models.Designer.__table__
-collections = models.Collection.__table__
-products = models.Product.__table__
-orders = models.Order.__table__
-order_lines = models.OrderLine.__table__
-fittings = models.Fitting.__table__
+clients = table_of(models.Client)
+designers = table_of(models.Designer)
+collections = table_of(models.Collection)
+products = table_of(models.Product)
+orders = table_of(models.Order)
+order_lines = table_of(models.OrderLine)
+fittings = table_of(models.Fitting)
 
 MAX_FITTING_MINUTES = 1440  # fittings_duration_range_check: bounds the overlap search window
 ACTIVE_FITTINGS = (domain.FittingStatus.SCHEDULED, domain.FittingStatus.CONFIRMED)
@@ -41,7 +41,7 @@ c, o, ol, p, f, d, col = (
     designers.alias("d"),
     collections.alias("col"),
 )
-_studio = sa.bindparam("studio_id")
+_studio: sa.BindParameter[Any] = sa.bindparam("studio_id")
 _client_columns = (c.c.id, c.c.studio_id, c.c.name, c.c.email, c.c.phone, c.c.is_active, c.c.created_at)
 _newest_clients = (c.c.created_at.desc(), c.c.id.desc())
 _order_columns = (o.c.id, o.c.studio_id, o.c.client_id, o.c.status, o.c.total_cents, o.c.currency, o.c.ordered_at)
@@ -193,6 +193,27 @@ DESIGNER_PERFORMANCE = HotStatement(
 )
 
 
+PRODUCTS_LOCK = HotStatement(  # precompiled, not budgeted: a primary-key lookup of an order's few products
+    "products_lock",
+    sa.select(
+        products.c.id,
+        products.c.studio_id,
+        products.c.collection_id,
+        products.c.sku,
+        products.c.name,
+        products.c.price_cents,
+        products.c.currency,
+        products.c.stock,
+        products.c.is_active,
+    )
+    .where(
+        products.c.studio_id == _studio, products.c.id == sa.any_(sa.cast(sa.bindparam("ids"), ARRAY(sa.BigInteger)))
+    )
+    .order_by(products.c.id)
+    .with_for_update(),
+)
+
+
 # -- repositories ------------------------------------------------------------------------------------------------------
 
 
@@ -241,17 +262,6 @@ class DesignerRepository(TenantRepository[domain.Designer]):
     columns = ("id", "studio_id", "name", "email", "is_active")
     to_domain = staticmethod(mappers.designer_to_domain)
 
-    def lock(self, designer_id: int) -> domain.Designer:
-        """The designer, row-locked until the transaction ends: serialises bookings of their time."""
-        t = self.table
-        statement = (
-            sa.select(*self._selected()).where(t.c.id == designer_id, t.c.studio_id == self.tenant_id).with_for_update()
-        )
-        row = self.session.execute(statement).one_or_none()
-        if row is None:
-            raise errors.NotFound(self.entity, designer_id)
-        return mappers.designer_to_domain(row)
-
 
 class CollectionRepository(TenantRepository[domain.Collection]):
     table = collections
@@ -282,17 +292,8 @@ class ProductRepository(TenantRepository[domain.Product]):
 
     def lock_many(self, product_ids: Sequence[int]) -> dict[int, domain.Product]:
         """Row-lock these products in id order (a fixed order: concurrent orders queue, never deadlock)."""
-        t = self.table
-        statement = (
-            sa.select(*self._selected())
-            .where(
-                t.c.studio_id == self.tenant_id,
-                t.c.id == sa.any_(sa.literal(sorted(set(product_ids)), ARRAY(sa.BigInteger))),
-            )
-            .order_by(t.c.id)
-            .with_for_update()
-        )
-        return {row.id: mappers.product_to_domain(row) for row in self.session.execute(statement)}
+        rows = self._rows(PRODUCTS_LOCK, {"ids": sorted(set(product_ids))})
+        return {row.id: mappers.product_to_domain(row) for row in rows}
 
     def take_stock(self, quantities: dict[int, int]) -> None:
         """Decrease stock of locked products (one statement; ``stock >= 0`` is checked by the table too)."""

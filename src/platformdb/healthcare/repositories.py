@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -26,21 +26,21 @@ from sqlalchemy.orm import Session
 
 from platformdb import errors
 from platformdb.healthcare import domain, mappers, models
-from platformdb.repository import HotStatement, KeysetPage, Page, TenantRepository, issues, literal
+from platformdb.repository import HotStatement, KeysetPage, Page, TenantRepository, issues, literal, table_of
 
-users = models.User.__table__
-patients = models.Patient.__table__
-doctors = models.Doctor.__table__
-appointments = models.Appointment.__table__
-availability = models.DoctorAvailability.__table__
-audit_logs = models.AppointmentAuditLog.__table__
+users = table_of(models.User)
+patients = table_of(models.Patient)
+doctors = table_of(models.Doctor)
+appointments = table_of(models.Appointment)
+availability = table_of(models.DoctorAvailability)
+audit_logs = table_of(models.AppointmentAuditLog)
 
 MIN_SEARCH = 3  # trigram search needs 3 characters to narrow anything down
 UPCOMING = (domain.AppointmentStatus.SCHEDULED, domain.AppointmentStatus.CONFIRMED)
 
 u, a, s, log = users.alias("u"), appointments.alias("a"), availability.alias("s"), audit_logs.alias("l")
 p, pu, d, du = patients.alias("p"), users.alias("pu"), doctors.alias("d"), users.alias("du")
-_clinic = sa.bindparam("clinic_id")
+_clinic: sa.BindParameter[Any] = sa.bindparam("clinic_id")
 _user_columns = (
     u.c.id,
     u.c.name,
@@ -395,15 +395,6 @@ class AppointmentRepository(TenantRepository[domain.Appointment]):
         rows = self._rows(PATIENT_UPCOMING_APPOINTMENTS, {"patient_id": patient_id, "limit": self._limit(limit)})
         return [mappers.upcoming_row_to_domain(r) for r in rows]
 
-    def lock(self, id: int) -> domain.Appointment:
-        """The appointment, row-locked (``FOR UPDATE``) until the transaction ends; ``NotFound`` otherwise."""
-        t = self.table
-        statement = sa.select(*self._selected()).where(t.c.id == id, t.c.clinic_id == self.tenant_id).with_for_update()
-        row = self.session.execute(statement).one_or_none()
-        if row is None:
-            raise errors.NotFound(self.entity, id)
-        return mappers.appointment_to_domain(row)
-
 
 class AvailabilityRepository(TenantRepository[domain.AvailabilitySlot]):
     """Doctors' bookable slots. Booking is a conditional update: of two concurrent bookings one finds it taken."""
@@ -425,17 +416,6 @@ class AvailabilityRepository(TenantRepository[domain.AvailabilitySlot]):
         )
         return [mappers.slot_to_domain(r) for r in rows]
 
-    def lock(self, slot_id: int) -> domain.AvailabilitySlot:
-        """The slot, row-locked until the transaction ends; ``NotFound`` otherwise."""
-        t = self.table
-        statement = (
-            sa.select(*self._selected()).where(t.c.id == slot_id, t.c.clinic_id == self.tenant_id).with_for_update()
-        )
-        row = self.session.execute(statement).one_or_none()
-        if row is None:
-            raise errors.NotFound(self.entity, slot_id)
-        return mappers.slot_to_domain(row)
-
     def book(self, *, doctor_id: int, at: datetime.datetime, appointment_id: int) -> domain.AvailabilitySlot | None:
         """Book the doctor's AVAILABLE slot starting ``at`` for the appointment; None when there is none free.
 
@@ -455,7 +435,7 @@ class AvailabilityRepository(TenantRepository[domain.AvailabilitySlot]):
             .values(status=domain.SlotStatus.BOOKED, appointment_id=appointment_id)
             .returning(*self._selected())
         )
-        row = self.session.execute(statement).one_or_none()
+        row = self._row(statement)
         return None if row is None else mappers.slot_to_domain(row)
 
     def release(self, *, doctor_id: int, appointment_id: int) -> int:
@@ -471,7 +451,7 @@ class AvailabilityRepository(TenantRepository[domain.AvailabilitySlot]):
             )
             .values(status=domain.SlotStatus.AVAILABLE, appointment_id=None)
         )
-        return self.session.execute(statement).rowcount
+        return cast(sa.CursorResult[Any], self.session.execute(statement)).rowcount
 
 
 class AuditLogRepository(TenantRepository[domain.AuditEntry]):
