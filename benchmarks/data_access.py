@@ -17,8 +17,9 @@ platform_app role, row-level security on.
      statement and pool checkout) against psycopg doing BEGIN, the same setup
      statement, the query, COMMIT on one connection.
 2. What RLS costs: the same calls in a tenant transaction (RLS applies) vs a
-   privileged one (the owner, RLS does not), and the budgets' dynamic check
-   (rows examined, p50) with and without RLS.
+   privileged one (the owner, RLS does not), interleaved; and the budgets'
+   dynamic check (rows examined, p50) with and without RLS on a second
+   database seeded like ``dbops seed healthcare --scale N``.
 3. ``AppointmentService.book_appointment`` and ``transfer_appointment`` under 1,
    2, 4 and 8 worker threads: attempts/s, p95 latency, conflicts, and the
    invariants (zero double bookings, one booked slot per appointment at its
@@ -232,16 +233,34 @@ def overhead(url: str, calls: int, rounds: int) -> None:
         )
 
 
-def rls_budgets(url: str) -> None:
+def rls_budgets(admin_url: str, scale: int) -> None:
+    """The budgets' dynamic check, with and without RLS, on realistic data (``dbops seed --scale``)."""
+    import psycopg
+
     from dbops.budgets import check_dynamic, load_budgets
     from dbops.config import load_settings
+    from dbops.localdb import create_database
+    from dbops.revisions import upgrade
+    from dbops.scale import seed_at_scale
 
     settings = load_settings(REPO, env={})
     budget_file = load_budgets(REPO / "budgets.yaml", root=REPO)
     runs = 15
-    on = check_dynamic(budget_file, settings, "healthcare", url, runs=runs)
-    off = check_dynamic(budget_file, settings, "healthcare", url, runs=runs, rls=False)
-    print(f"\n2. the budgets' dynamic check with and without RLS (healthcare, {runs} runs per query)")
+    print(
+        f"\n2. the budgets' dynamic check with and without RLS (healthcare seeded with --scale {scale:,}, "
+        f"{runs} runs per query)"
+    )
+    name = f"bench_rls_{uuid.uuid4().hex[:8]}"
+    create_database(admin_url, name)
+    url = with_database(admin_url, name)
+    try:
+        upgrade(settings, settings.schema("healthcare"), url)
+        seed_at_scale(settings, settings.schema("healthcare"), url, scale=scale, seed=7)
+        on = check_dynamic(budget_file, settings, "healthcare", url, runs=runs)
+        off = check_dynamic(budget_file, settings, "healthcare", url, runs=runs, rls=False)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(f"   {'query':38} {'rows examined (RLS / owner)':>28} {'p50 ms (RLS / owner)':>24} {'ratio':>6}")
     ratios = []
     offs = {q["query"]: q for q in off.summary["budgets"]["queries"]}
@@ -524,7 +543,7 @@ def main() -> None:
                 f"{CLINICS * DOCTORS_PER_CLINIC} doctors, ~{5 * args.users:,} appointments"
             )
             overhead(url, args.calls, args.rounds)
-            rls_budgets(url)
+            rls_budgets(admin_url, args.users)
             concurrency(url, args.ops)
             upsert(url, args.upsert_rows)
         finally:

@@ -140,7 +140,8 @@ class _Session:
         rls: bool = True,
     ) -> None:
         self.conn = conn
-        self.rls = budget_file.rls.get(schema) if rls else None
+        self.context = budget_file.rls.get(schema)  # the role and the tenant setting the application uses
+        self.rls = self.context if rls else None  # None: measured as the connecting user (the tenant still set)
         self.tenant_key = settings.schema(schema).tenant_key
         self.settings = settings
         self.budget_file = budget_file
@@ -243,7 +244,7 @@ class _Session:
             "param_sets": len(statements),
         }
         row["plan"] = measured.plan
-        row["rls"] = any(t is not None for t in tenants)
+        row["rls"] = self.rls is not None and any(t is not None for t in tenants)
         findings = self._verdict(query, measured, p95, finding)
         if self.hypopg_available and any(f.severity is Severity.ERROR for f in findings):
             suggestion = self._hypothetical(query, statements[0])
@@ -314,16 +315,24 @@ class _Session:
         return sets
 
     def _tenant_of(self, query: HotQuery, values: Mapping[str, Any]) -> Any:
-        """The tenant to measure ``query`` under (None: as the connecting user, RLS not applied)."""
-        if self.rls is None or not query.rls or not self.tenant_key:
+        """The tenant ``query`` is measured for (None: no tenant setting, the connecting user's view)."""
+        if self.context is None or not query.rls or not self.tenant_key:
             return None
         return values.get(self.tenant_key)
 
     def _as_application(self, tenant: Any) -> None:
-        """Switch this transaction to the application's role and tenant (what platformdb's Database does)."""
-        if tenant is not None and self.rls is not None:
+        """Set the transaction's tenant, and (RLS on) switch to the application's role, as platformdb does.
+
+        Without RLS the tenant is still set: functions the queries call may read it
+        (``clinic_patient_ids_by_name``), only the policies are bypassed.
+        """
+        if tenant is None or self.context is None:
+            return
+        if self.rls is not None:
             self.conn.execute("SELECT set_config('role', %s, true), set_config(%s, %s, true)",
                               (self.rls.role, self.rls.tenant_setting, str(tenant)))
+        else:
+            self.conn.execute("SELECT set_config(%s, %s, true)", (self.context.tenant_setting, str(tenant)))
 
     def _explain(self, statement: str, options: str, *, seqscan: bool = True, tenant: Any = None) -> Any:
         try:
