@@ -28,22 +28,25 @@ WEEK = datetime.timedelta(days=7)
 HEALTHCARE_CALLS: dict[str, Callable[[Any, Any], Any]] = {
     "clinic_active_users_page": lambda s, i: hr.UserRepository(s, i.north).active_page(page=2, per_page=2),
     "clinic_active_users_count": lambda s, i: hr.UserRepository(s, i.north).active_page(),
-    "clinic_active_users_keyset": lambda s, i: hr.UserRepository(s, i.north).active_after(
-        (NOW, 10**9), limit=2),
+    "clinic_active_users_keyset": lambda s, i: hr.UserRepository(s, i.north).active_after((NOW, 10**9), limit=2),
     "user_by_email": lambda s, i: hr.UserRepository(s, i.north).find_by_email("u_alice@north.example"),
     "clinic_staff_by_role": lambda s, i: hr.UserRepository(s, i.north).find_by_role(domain.RoleType.NURSE),
     "clinic_active_patient_users": lambda s, i: hr.UserRepository(s, i.north).find_by_role(domain.RoleType.PATIENT),
     "patient_upcoming_appointments": lambda s, i: hr.AppointmentRepository(s, i.north).upcoming_for_patient(i.alice),
     "clinic_appointments_in_range": lambda s, i: hr.AppointmentRepository(s, i.north).find_appointments(
-        domain.AppointmentFilters(start=NOW, end=NOW + WEEK, statuses=(domain.AppointmentStatus.SCHEDULED,))),
+        domain.AppointmentFilters(start=NOW, end=NOW + WEEK, statuses=(domain.AppointmentStatus.SCHEDULED,))
+    ),
     "clinic_appointments_by_patient_name": lambda s, i: hr.AppointmentRepository(s, i.north).find_appointments(
-        domain.AppointmentFilters(patient_name="Martin")),
+        domain.AppointmentFilters(patient_name="Martin")
+    ),
     "doctor_agenda": lambda s, i: hr.AppointmentRepository(s, i.north).find_appointments(
-        domain.AppointmentFilters(start=NOW, end=NOW + WEEK, doctor_id=i.house)),
+        domain.AppointmentFilters(start=NOW, end=NOW + WEEK, doctor_id=i.house)
+    ),
     "clinic_appointment_stats": lambda s, i: hr.AnalyticsRepository(s, i.north).appointment_stats(since=NOW - WEEK),
     "doctor_performance": lambda s, i: hr.AnalyticsRepository(s, i.north).doctor_performance(i.house),
     "doctor_available_slots": lambda s, i: hr.AvailabilityRepository(s, i.north).available_slots(
-        i.house, NOW, NOW + WEEK),
+        i.house, NOW, NOW + WEEK
+    ),
     "clinic_audit_trail": lambda s, i: hr.AuditLogRepository(s, i.north).recent(since=NOW - WEEK),
 }
 FASHION_CALLS: dict[str, Callable[[Any, Any], Any]] = {
@@ -52,18 +55,22 @@ FASHION_CALLS: dict[str, Callable[[Any, Any], Any]] = {
     "studio_active_clients_keyset": lambda s, i: fr.ClientRepository(s, i.atelier).active_after((NOW, 10**9)),
     "client_by_email": lambda s, i: fr.ClientRepository(s, i.atelier).find_by_email("ann@atelier.example"),
     "studio_orders_by_date": lambda s, i: fr.OrderRepository(s, i.atelier).find_orders(
-        fd.OrderFilters(start=NOW - WEEK, end=NOW)),
+        fd.OrderFilters(start=NOW - WEEK, end=NOW)
+    ),
     "client_orders": lambda s, i: fr.OrderRepository(s, i.atelier).find_orders(fd.OrderFilters(client_id=i.ann)),
     "order_with_lines": lambda s, i: fr.OrderRepository(s, i.atelier).get_with_lines(i.o_ann),
     "collection_products": lambda s, i: fr.ProductRepository(s, i.atelier).in_collection(i.spring),
     "studio_collections_by_status": lambda s, i: fr.CollectionRepository(s, i.atelier).by_status(
-        fd.CollectionStatus.PUBLISHED),
+        fd.CollectionStatus.PUBLISHED
+    ),
     "client_fittings": lambda s, i: fr.FittingRepository(s, i.atelier).upcoming_for_client(i.ann, since=NOW),
     "designer_overlapping_fittings": lambda s, i: fr.FittingRepository(s, i.atelier).designer_busy(
-        i.coco, NOW, NOW + datetime.timedelta(hours=1)),
+        i.coco, NOW, NOW + datetime.timedelta(hours=1)
+    ),
     "studio_order_stats": lambda s, i: fr.AnalyticsRepository(s, i.atelier).order_stats(since=NOW - WEEK),
     "designer_performance": lambda s, i: fr.AnalyticsRepository(s, i.atelier).designer_performance(
-        i.coco, since=NOW - WEEK),
+        i.coco, since=NOW - WEEK
+    ),
 }
 
 
@@ -105,14 +112,18 @@ def test_sync_check_passes_on_the_repository_and_every_hot_statement_is_budgeted
 def test_sync_regenerates_stale_sql_and_check_reports_it(tmp_path, settings, dbops):
     path = tmp_path / "budgets.yaml"
     original = (REPO / "budgets.yaml").read_text()
-    stale = original.replace("ORDER BY u.created_at DESC, u.id DESC\n           LIMIT :limit OFFSET :offset",
-                             "ORDER BY u.created_at DESC\n           LIMIT :limit OFFSET :offset", 1)
+    stale = original.replace(
+        "ORDER BY u.created_at DESC, u.id DESC\n           LIMIT :limit OFFSET :offset",
+        "ORDER BY u.created_at DESC\n           LIMIT :limit OFFSET :offset",
+        1,
+    )
     assert stale != original
     path.write_text(stale)
     check = dbops("budgets", "sync", "--check", "--file", str(path))
     assert check.exit_code == 1 and "is stale" in check.stderr
-    assert any(line.startswith("+") and "ORDER BY u.created_at DESC, u.id DESC" in line
-               for line in check.stdout.splitlines())
+    assert any(
+        line.startswith("+") and "ORDER BY u.created_at DESC, u.id DESC" in line for line in check.stdout.splitlines()
+    )
     assert path.read_text() == stale  # --check writes nothing
     result = sync_budgets(settings, path)
     assert result.updated == ["healthcare.clinic_active_users_page"] and result.written
@@ -155,8 +166,13 @@ def test_sync_errors_point_at_the_method_line(tmp_path, settings):
         sync_budgets(settings, path)
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "find_by_mail" in text)
     assert info.value.location == f"budgets.yaml:{line}" or info.value.location.endswith(f":{line}")
-    path.write_text(original.replace("method: platformdb.healthcare.repositories.UserRepository.find_by_email",
-                                     "method: platformdb.healthcare.repositories.UserRepository.find_by_role", 1))
+    path.write_text(
+        original.replace(
+            "method: platformdb.healthcare.repositories.UserRepository.find_by_email",
+            "method: platformdb.healthcare.repositories.UserRepository.find_by_role",
+            1,
+        )
+    )
     with pytest.raises(InputError, match="does not declare the hot statement 'user_by_email'"):
         sync_budgets(settings, path)
 
@@ -169,14 +185,17 @@ def test_a_hot_statement_without_a_budget_fails_sync(tmp_path, settings, dbops):
     path.write_text(text[:start] + text[end:])
     result = sync_budgets(settings, path, check=True)
     assert result.unbudgeted == [
-        "healthcare: platformdb.healthcare.repositories.UserRepository.find_by_email issues 'user_by_email'"]
+        "healthcare: platformdb.healthcare.repositories.UserRepository.find_by_email issues 'user_by_email'"
+    ]
     cli = dbops("budgets", "sync", "--check", "--file", str(path))
     assert cli.exit_code == 1 and "not budgeted" in cli.stderr
 
 
 def test_method_and_rls_fields_are_validated():
-    base = "version: 1\nschemas:\n  healthcare:\n{rls}    queries:\n      q:\n        {field}\n" \
-           "        sql: SELECT 1 FROM users AS u WHERE u.clinic_id = 1\n        max_rows_examined: 1\n        max_ms: 1\n"
+    base = (
+        "version: 1\nschemas:\n  healthcare:\n{rls}    queries:\n      q:\n        {field}\n"
+        "        sql: SELECT 1 FROM users AS u WHERE u.clinic_id = 1\n        max_rows_examined: 1\n        max_ms: 1\n"
+    )
     ok = parse_budgets(base.format(rls="    rls: {role: platform_app}\n", field="method: a.b.C.d"))
     assert ok.queries[0].method == "a.b.C.d" and ok.rls["healthcare"].tenant_setting == "app.tenant_id"
     with pytest.raises(InputError, match="method") as info:

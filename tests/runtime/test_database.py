@@ -27,8 +27,10 @@ def scalar(session, sql: str, params=None):
 def test_commit_and_rollback(hc_db, hc):
     db, ids = hc_db
     url, _ = hc
-    db.transaction(lambda s: s.execute(sa.text("UPDATE clinics SET phone = '123' WHERE id = :id"), {"id": ids.north}),
-                   privileged=True)
+    db.transaction(
+        lambda s: s.execute(sa.text("UPDATE clinics SET phone = '123' WHERE id = :id"), {"id": ids.north}),
+        privileged=True,
+    )
     assert query(url, "SELECT phone FROM clinics WHERE id = %s", (ids.north,)) == [("123",)]
 
     def fails(session):
@@ -43,15 +45,24 @@ def test_commit_and_rollback(hc_db, hc):
 def test_transaction_settings_are_local_and_leave_no_session_state(hc):
     url, ids = hc
     with Database(url, pool_size=1, max_overflow=0) as db:
-        inside = db.transaction(lambda s: s.execute(sa.text(
-            "SELECT pg_backend_pid(), current_user, current_setting('app.tenant_id'), "
-            "current_setting('statement_timeout'), current_setting('idle_in_transaction_session_timeout')")).one(),
-            tenant=ids.north, timeout=3)
+        inside = db.transaction(
+            lambda s: s.execute(
+                sa.text(
+                    "SELECT pg_backend_pid(), current_user, current_setting('app.tenant_id'), "
+                    "current_setting('statement_timeout'), current_setting('idle_in_transaction_session_timeout')"
+                )
+            ).one(),
+            tenant=ids.north,
+            timeout=3,
+        )
         assert tuple(inside[1:]) == ("platform_app", str(ids.north), "3s", "3s")
         with db.engine.connect() as conn:  # the pool's only connection, outside any platformdb transaction
-            after = conn.execute(sa.text(
-                "SELECT pg_backend_pid(), current_user, current_setting('app.tenant_id', true), "
-                "current_setting('statement_timeout'), current_setting('idle_in_transaction_session_timeout')")).one()
+            after = conn.execute(
+                sa.text(
+                    "SELECT pg_backend_pid(), current_user, current_setting('app.tenant_id', true), "
+                    "current_setting('statement_timeout'), current_setting('idle_in_transaction_session_timeout')"
+                )
+            ).one()
         # the same connection: nothing of the tenant transaction survived it (PgBouncer-safe)
         assert after[0] == inside[0]
         assert tuple(after[1:]) == ("postgres", "", "0", "0")
@@ -59,12 +70,12 @@ def test_transaction_settings_are_local_and_leave_no_session_state(hc):
 
 def test_isolation_and_read_only(hc_db):
     db, ids = hc_db
-    level = db.transaction(lambda s: scalar(s, "SHOW transaction_isolation"), isolation="SERIALIZABLE",
-                           tenant=ids.north)
+    level = db.transaction(
+        lambda s: scalar(s, "SHOW transaction_isolation"), isolation="SERIALIZABLE", tenant=ids.north
+    )
     assert level == "serializable"
     assert db.transaction(lambda s: scalar(s, "SHOW transaction_isolation"), tenant=ids.north) == "read committed"
-    assert db.transaction(lambda s: scalar(s, "SHOW transaction_read_only"), read_only=True,
-                          tenant=ids.north) == "on"
+    assert db.transaction(lambda s: scalar(s, "SHOW transaction_read_only"), read_only=True, tenant=ids.north) == "on"
     with pytest.raises(errors.DatabaseError, match="read-only"):
         db.transaction(lambda s: s.execute(sa.text("UPDATE users SET name = 'x'")), read_only=True, tenant=ids.north)
     assert db.transaction(lambda s: scalar(s, "SHOW transaction_read_only"), tenant=ids.north) == "off"
@@ -227,14 +238,27 @@ def test_query_log_is_structured_masks_secrets_and_flags_slow_queries(hc, caplog
     url, ids = hc
     caplog.set_level(logging.DEBUG, logger="platformdb.sql")
     with Database(url, slow_query_ms=10_000) as db:
-        UserService(db, ids.north).create_user_with_profile(name="Eve Adams", email="eve@north.example",
-                                                            password_hash="$2b$12$do-not-log-me")
+        UserService(db, ids.north).create_user_with_profile(
+            name="Eve Adams", email="eve@north.example", password_hash="$2b$12$do-not-log-me"
+        )
         db.transaction(lambda s: s.execute(sa.text("SELECT id FROM users")).all(), tenant=ids.north)
-        found = db.transaction(lambda s: UserRepository(s, ids.north).find_by_email("eve@north.example"),
-                               tenant=ids.north)  # a hot statement: the precompiled fast path
-        db.transaction(lambda s: UserRepository(s, ids.north).bulk_upsert(
-            [{"email": "bulk@north.example", "name": "Bulk", "role_type": "PATIENT",
-              "password_hash": "$2b$12$bulk-secret"}], key=("clinic_id", "email")), tenant=ids.north)
+        found = db.transaction(
+            lambda s: UserRepository(s, ids.north).find_by_email("eve@north.example"), tenant=ids.north
+        )  # a hot statement: the precompiled fast path
+        db.transaction(
+            lambda s: UserRepository(s, ids.north).bulk_upsert(
+                [
+                    {
+                        "email": "bulk@north.example",
+                        "name": "Bulk",
+                        "role_type": "PATIENT",
+                        "password_hash": "$2b$12$bulk-secret",
+                    }
+                ],
+                key=("clinic_id", "email"),
+            ),
+            tenant=ids.north,
+        )
     records = [r for r in caplog.records if r.name == "platformdb.sql"]
     hot = next(r for r in records if "u.email = %(email)s" in r.db_statement)
     assert found.name == "Eve Adams" and hot.db_rows == 1 and hot.db_parameters["email"] == "eve@north.example"
@@ -285,8 +309,11 @@ def test_statement_counting_helper(hc_db):
     with db.begin(tenant=ids.north) as session, assert_statements(db, 1) as log:
         UserRepository(session, ids.north).find_by_id(ids.u_alice)
     assert log.sql[0].startswith("SELECT users.id") and len(log.internal) == 0  # setup ran before the block
-    with pytest.raises(AssertionError, match="expected 2 statement"), db.begin(tenant=ids.north) as session, \
-            assert_statements(db, 2):
+    with (
+        pytest.raises(AssertionError, match="expected 2 statement"),
+        db.begin(tenant=ids.north) as session,
+        assert_statements(db, 2),
+    ):
         UserRepository(session, ids.north).find_by_id(ids.u_alice)
     with count_statements(db) as log:
         db.transaction(lambda s: UserRepository(s, ids.north).count(), tenant=ids.north)
@@ -333,8 +360,7 @@ def test_async_database_runs_the_same_work(hc):
                 with pytest.raises(errors.DatabaseBusy):
                     await db.transaction(work, tenant=ids.north, max_wait=0.05)
             with pytest.raises(errors.TransactionTimeout):
-                await db.transaction(lambda s: s.execute(sa.text("SELECT pg_sleep(5)")), timeout=0.2,
-                                     privileged=True)
+                await db.transaction(lambda s: s.execute(sa.text("SELECT pg_sleep(5)")), timeout=0.2, privileged=True)
             return result, published
 
     (count, user), published = asyncio.run(main())

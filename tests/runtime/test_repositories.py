@@ -104,16 +104,20 @@ def test_writes_are_scoped_and_return_domain_types(hc_db, hc):
         patients = hr.PatientRepository(session, ids.north)
         with pytest.raises(errors.InvalidInput, match="no deleted_at"):
             patients.soft_delete(ids.dora)
-    (updated_at, created_at, deleted_at), = query(url, "SELECT updated_at, created_at, deleted_at FROM users "
-                                                       "WHERE id = %s", (eve.id,))
+    ((updated_at, created_at, deleted_at),) = query(
+        url, "SELECT updated_at, created_at, deleted_at FROM users WHERE id = %s", (eve.id,)
+    )
     assert updated_at >= created_at and deleted_at is not None
 
 
 def test_delete_one_row(hc_db, hc):
     db, ids = hc_db
     url, _ = hc
-    slot = query(url, "SELECT id FROM doctor_availability WHERE doctor_id = %s AND status = 'AVAILABLE' "
-                      "ORDER BY id LIMIT 1", (ids.wilson,))[0][0]
+    slot = query(
+        url,
+        "SELECT id FROM doctor_availability WHERE doctor_id = %s AND status = 'AVAILABLE' ORDER BY id LIMIT 1",
+        (ids.wilson,),
+    )[0][0]
     with db.begin(tenant=ids.north) as session:
         with assert_statements(db, 1):
             hr.AvailabilityRepository(session, ids.north).delete(slot)
@@ -125,8 +129,10 @@ def test_delete_one_row(hc_db, hc):
 def test_bulk_upsert_is_batched_and_idempotent(hc_db, hc):
     db, ids = hc_db
     url, _ = hc
-    rows = [{"email": f"import{i}@north.example", "name": f"Imported {i}", "role_type": domain.RoleType.PATIENT}
-            for i in range(2500)]
+    rows = [
+        {"email": f"import{i}@north.example", "name": f"Imported {i}", "role_type": domain.RoleType.PATIENT}
+        for i in range(2500)
+    ]
     key = ("clinic_id", "email")
     with db.begin(tenant=ids.north) as session, assert_statements(db, 3):  # 1000 rows per statement
         first = hr.UserRepository(session, ids.north).bulk_upsert(rows, key=key, update=("name", "role_type"))
@@ -139,8 +145,9 @@ def test_bulk_upsert_is_batched_and_idempotent(hc_db, hc):
     assert dict(query(url, "SELECT id, xmin::text FROM users WHERE email LIKE 'import%%'")) == xmin  # untouched
 
     changed = [dict(r, name=r["name"] + " (renamed)") if i % 250 == 0 else r for i, r in enumerate(rows)]
-    changed.append({"email": "import0@north.example", "name": "Imported 0, last write wins",
-                    "role_type": domain.RoleType.PATIENT})
+    changed.append(
+        {"email": "import0@north.example", "name": "Imported 0, last write wins", "role_type": domain.RoleType.PATIENT}
+    )
     changed.append({"email": "late@north.example", "name": "Late", "role_type": domain.RoleType.PATIENT})
     with db.begin(tenant=ids.north) as session:
         third = hr.UserRepository(session, ids.north).bulk_upsert(changed, key=key, batch_size=5000)
@@ -148,7 +155,8 @@ def test_bulk_upsert_is_batched_and_idempotent(hc_db, hc):
     after = dict(query(url, "SELECT id, xmin::text FROM users WHERE email LIKE 'import%%'"))
     assert sum(after[i] != xmin[i] for i in xmin) == 10
     assert query(url, "SELECT name FROM users WHERE email = 'import0@north.example'") == [
-        ("Imported 0, last write wins",)]
+        ("Imported 0, last write wins",)
+    ]
     with db.begin(tenant=ids.north) as session, pytest.raises(errors.InvalidInput, match="clinic_id"):
         hr.UserRepository(session, ids.north).bulk_upsert(rows, key=("email",))
 
@@ -165,8 +173,11 @@ def test_relationships_raise_instead_of_lazy_loading(hc_db):
         appointment = session.get(models.Appointment, ids.a_alice)
         with pytest.raises(sa.exc.InvalidRequestError, match="lazy='raise'"):
             _ = appointment.patient  # an N+1 would start here: it cannot
-        loaded = session.execute(sa.select(models.Appointment).where(models.Appointment.id == ids.a_alice)
-                                 .options(orm.joinedload(models.Appointment.patient))).scalar_one()
+        loaded = session.execute(
+            sa.select(models.Appointment)
+            .where(models.Appointment.id == ids.a_alice)
+            .options(orm.joinedload(models.Appointment.patient))
+        ).scalar_one()
         assert loaded.patient.id == ids.alice  # explicit loading still works
 
 
@@ -185,7 +196,10 @@ def test_user_queries(hc_db):
             assert [u.name for u in users.find_by_role(domain.RoleType.DOCTOR)] == ["James Wilson", "Gregory House"]
         with assert_statements(db, 1):
             assert [u.name for u in users.find_by_role(domain.RoleType.PATIENT)] == [
-                "Dora Martinez", "Bob Stone", "Alice Martin"]
+                "Dora Martinez",
+                "Bob Stone",
+                "Alice Martin",
+            ]
         with assert_statements(db, 2):
             page = users.active_page(page=1, per_page=4)
         assert page.total == 6 and page.has_next and len(page.items) == 4
@@ -210,10 +224,16 @@ def test_find_appointments_filters_with_names_in_one_statement(hc_db):
         first = everything.items[1]
         assert isinstance(first, domain.AppointmentListing)
         assert (first.patient_name, first.patient_email, first.doctor_name, first.doctor_email) == (
-            "Alice Martin", "u_alice@north.example", "Gregory House", "u_house@north.example")
-        window = domain.AppointmentFilters(start=NOW, end=NOW + datetime.timedelta(hours=4),
-                                           statuses=(domain.AppointmentStatus.SCHEDULED,
-                                                     domain.AppointmentStatus.CONFIRMED))
+            "Alice Martin",
+            "u_alice@north.example",
+            "Gregory House",
+            "u_house@north.example",
+        )
+        window = domain.AppointmentFilters(
+            start=NOW,
+            end=NOW + datetime.timedelta(hours=4),
+            statuses=(domain.AppointmentStatus.SCHEDULED, domain.AppointmentStatus.CONFIRMED),
+        )
         with assert_statements(db, 1):
             assert [a.id for a in appointments.find_appointments(window).items] == [ids.a_alice, ids.a_bob]
         with assert_statements(db, 1):
@@ -236,7 +256,8 @@ def test_find_appointments_filters_with_names_in_one_statement(hc_db):
         with assert_statements(db, 1):
             upcoming = appointments.upcoming_for_patient(ids.alice)
         assert [(u.appointment_id, u.doctor_name, u.specialty) for u in upcoming] == [
-            (ids.a_alice, "Gregory House", "Diagnostics")]
+            (ids.a_alice, "Gregory House", "Diagnostics")
+        ]
         with assert_statements(db, 1):
             locked = appointments.lock(ids.a_alice)
         assert locked.status is domain.AppointmentStatus.SCHEDULED
@@ -258,8 +279,9 @@ def test_slots_audit_and_analytics(hc_db):
             assert slots.release(doctor_id=ids.house, appointment_id=ids.a_bob) == 2
         audit = hr.AuditLogRepository(session, ids.north)
         with assert_statements(db, 1):
-            entry = audit.append(appointment_id=ids.a_alice, action=models.AuditAction.RESCHEDULED, reason="r",
-                                 performed_by=ids.u_nurse)
+            entry = audit.append(
+                appointment_id=ids.a_alice, action=models.AuditAction.RESCHEDULED, reason="r", performed_by=ids.u_nurse
+            )
         assert entry.action == "RESCHEDULED"
         with assert_statements(db, 1):
             recent = audit.recent(since=NOW - datetime.timedelta(days=7))
@@ -271,8 +293,11 @@ def test_slots_audit_and_analytics(hc_db):
             stats = analytics.appointment_stats(since=NOW - datetime.timedelta(days=30))
         assert stats.total == 5 and stats.average_duration == datetime.timedelta(minutes=30)
         assert [(c.status, c.count) for c in stats.by_status] == [
-            (domain.AppointmentStatus.SCHEDULED, 2), (domain.AppointmentStatus.CONFIRMED, 1),
-            (domain.AppointmentStatus.COMPLETED, 1), (domain.AppointmentStatus.CANCELLED, 1)]
+            (domain.AppointmentStatus.SCHEDULED, 2),
+            (domain.AppointmentStatus.CONFIRMED, 1),
+            (domain.AppointmentStatus.COMPLETED, 1),
+            (domain.AppointmentStatus.CANCELLED, 1),
+        ]
         with assert_statements(db, 1):
             performance = analytics.doctor_performance(ids.wilson)
         assert (performance.appointments, performance.average_rating, performance.distinct_patients) == (3, 4, 3)
@@ -297,31 +322,43 @@ def test_fashion_repositories(fa_db):
         assert [c.name for c in first.items + second.items] == ["Ben Hur", "Ann Lee"] and not second.has_next
         orders = fr.OrderRepository(session, ids.atelier)
         with assert_statements(db, 1):
-            listed = orders.find_orders(fd.OrderFilters(start=NOW - datetime.timedelta(days=7), end=NOW + datetime.timedelta(hours=1)))
+            listed = orders.find_orders(
+                fd.OrderFilters(start=NOW - datetime.timedelta(days=7), end=NOW + datetime.timedelta(hours=1))
+            )
         assert [o.id for o in listed.items] == [ids.o_ann] and listed.items[0].total == fd.Money(29500, "EUR")
         with assert_statements(db, 1):
-            assert [o.id for o in orders.find_orders(fd.OrderFilters(client_id=ids.ann,
-                                                                     statuses=(fd.OrderStatus.PAID,))).items] == [
-                ids.o_ann]
+            assert [
+                o.id
+                for o in orders.find_orders(fd.OrderFilters(client_id=ids.ann, statuses=(fd.OrderStatus.PAID,))).items
+            ] == [ids.o_ann]
         with assert_statements(db, 2):
             details = orders.get_with_lines(ids.o_ann)
         assert [(line.sku, line.product_name, line.subtotal) for line in details.lines] == [
-            ("DR-1", "Dress", fd.Money(25000, "EUR")), ("SC-1", "Scarf", fd.Money(4500, "EUR"))]
+            ("DR-1", "Dress", fd.Money(25000, "EUR")),
+            ("SC-1", "Scarf", fd.Money(4500, "EUR")),
+        ]
         products = fr.ProductRepository(session, ids.atelier)
         with assert_statements(db, 1):
             assert [p.sku for p in products.in_collection(ids.spring)] == ["DR-1", "SC-1"]  # the inactive one left out
         with assert_statements(db, 1):
-            assert [c.name for c in fr.CollectionRepository(session, ids.atelier).by_status(
-                fd.CollectionStatus.PUBLISHED)] == ["Spring"]
+            assert [
+                c.name for c in fr.CollectionRepository(session, ids.atelier).by_status(fd.CollectionStatus.PUBLISHED)
+            ] == ["Spring"]
         fittings = fr.FittingRepository(session, ids.atelier)
         with assert_statements(db, 1):
             upcoming = fittings.upcoming_for_client(ids.ann, since=NOW)
         assert [(f.id, f.designer_name) for f in upcoming] == [(ids.f_ann, "Coco")]
         start = NOW + datetime.timedelta(days=1)
         with assert_statements(db, 1):
-            assert fittings.designer_busy(ids.coco, start + datetime.timedelta(minutes=30), start + datetime.timedelta(hours=2))
-        assert not fittings.designer_busy(ids.coco, start + datetime.timedelta(hours=1), start + datetime.timedelta(hours=2))
-        assert fittings.designer_busy(ids.coco, start - datetime.timedelta(minutes=30), start + datetime.timedelta(minutes=1))
+            assert fittings.designer_busy(
+                ids.coco, start + datetime.timedelta(minutes=30), start + datetime.timedelta(hours=2)
+            )
+        assert not fittings.designer_busy(
+            ids.coco, start + datetime.timedelta(hours=1), start + datetime.timedelta(hours=2)
+        )
+        assert fittings.designer_busy(
+            ids.coco, start - datetime.timedelta(minutes=30), start + datetime.timedelta(minutes=1)
+        )
         analytics = fr.AnalyticsRepository(session, ids.atelier)
         with assert_statements(db, 1):
             stats = analytics.order_stats(since=NOW - datetime.timedelta(days=30))
@@ -334,9 +371,19 @@ def test_fashion_repositories(fa_db):
 def test_every_repository_is_built_for_one_tenant():
     subclasses = [*TenantRepository.__subclasses__()]
     assert {c.__name__ for c in subclasses} >= {
-        "UserRepository", "PatientRepository", "DoctorRepository", "AppointmentRepository", "AvailabilityRepository",
-        "AuditLogRepository", "ClientRepository", "DesignerRepository", "CollectionRepository", "ProductRepository",
-        "OrderRepository", "FittingRepository"}
+        "UserRepository",
+        "PatientRepository",
+        "DoctorRepository",
+        "AppointmentRepository",
+        "AvailabilityRepository",
+        "AuditLogRepository",
+        "ClientRepository",
+        "DesignerRepository",
+        "CollectionRepository",
+        "ProductRepository",
+        "OrderRepository",
+        "FittingRepository",
+    }
     for repository in subclasses:
         assert repository.tenant_key in repository.table.c, repository.__name__
         assert set(repository.columns) <= set(repository.table.c.keys()), repository.__name__

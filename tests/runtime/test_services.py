@@ -20,8 +20,11 @@ from .conftest import NOW, query, race
 
 
 def slot_of(url: str, doctor: int, hours: int) -> tuple[int, str, int | None]:
-    return query(url, "SELECT id, status::text, appointment_id FROM doctor_availability "
-                      "WHERE doctor_id = %s AND slot_date_time = %s", (doctor, NOW + datetime.timedelta(hours=hours)))[0]
+    return query(
+        url,
+        "SELECT id, status::text, appointment_id FROM doctor_availability WHERE doctor_id = %s AND slot_date_time = %s",
+        (doctor, NOW + datetime.timedelta(hours=hours)),
+    )[0]
 
 
 # -- healthcare -------------------------------------------------------------------------------------------------------
@@ -31,16 +34,21 @@ def test_create_user_with_profile_is_atomic_and_publishes_after_commit(hc_db, hc
     db, ids = hc_db
     url, _ = hc
     seen = []
-    db.events.subscribe(lambda e: seen.append((e, query(url, "SELECT count(*) FROM patients WHERE id = %s",
-                                                        (e.payload["patient_id"],)))), name="user.created")
+    db.events.subscribe(
+        lambda e: seen.append(
+            (e, query(url, "SELECT count(*) FROM patients WHERE id = %s", (e.payload["patient_id"],)))
+        ),
+        name="user.created",
+    )
     service = UserService(db, ids.north)
     with assert_statements(db, 2):
-        created = service.create_user_with_profile(name="Eve Adams", email="eve@north.example",
-                                                   date_of_birth=datetime.date(1991, 2, 3), phone="+33 1")
+        created = service.create_user_with_profile(
+            name="Eve Adams", email="eve@north.example", date_of_birth=datetime.date(1991, 2, 3), phone="+33 1"
+        )
     assert isinstance(created, domain.UserWithProfile)
     assert created.user.role_type is domain.RoleType.PATIENT and created.patient.user_id == created.user.id
     assert created.patient.clinic_id == ids.north and created.patient.phone == "+33 1"
-    (event, visible), = seen
+    ((event, visible),) = seen
     assert event.tenant == ids.north and event.payload["user_id"] == created.user.id and visible == [(1,)]
 
     patients_before = query(url, "SELECT count(*) FROM patients")
@@ -48,8 +56,10 @@ def test_create_user_with_profile_is_atomic_and_publishes_after_commit(hc_db, hc
         service.create_user_with_profile(name="Eve Again", email="eve@north.example")
     assert query(url, "SELECT count(*) FROM patients") == patients_before and len(seen) == 1
     # the same e-mail in another clinic is another account
-    assert UserService(db, ids.south).create_user_with_profile(name="Eve", email="eve@north.example").user.clinic_id \
+    assert (
+        UserService(db, ids.south).create_user_with_profile(name="Eve", email="eve@north.example").user.clinic_id
         == ids.south
+    )
 
 
 def test_transfer_appointment(hc_db, hc):
@@ -59,26 +69,37 @@ def test_transfer_appointment(hc_db, hc):
     db.events.subscribe(events.append, name="appointment.transferred")
     service = AppointmentService(db, ids.north)
     with assert_statements(db, 5):  # lock, book target slot, release source slot, update, audit
-        moved = service.transfer_appointment(ids.a_alice, from_doctor_id=ids.house, to_doctor_id=ids.wilson,
-                                             reason="House is away", requested_by=ids.u_nurse)
+        moved = service.transfer_appointment(
+            ids.a_alice,
+            from_doctor_id=ids.house,
+            to_doctor_id=ids.wilson,
+            reason="House is away",
+            requested_by=ids.u_nurse,
+        )
     assert isinstance(moved, domain.Appointment) and moved.doctor_id == ids.wilson
     assert slot_of(url, ids.wilson, 2)[1:] == ("BOOKED", ids.a_alice)
     assert slot_of(url, ids.house, 2)[1:] == ("AVAILABLE", None)
-    assert query(url, "SELECT action::text, previous_doctor_id, new_doctor_id, reason, performed_by "
-                      "FROM appointment_audit_logs WHERE appointment_id = %s AND action = 'TRANSFERRED'",
-                 (ids.a_alice,)) == [("TRANSFERRED", ids.house, ids.wilson, "House is away", ids.u_nurse)]
+    assert query(
+        url,
+        "SELECT action::text, previous_doctor_id, new_doctor_id, reason, performed_by "
+        "FROM appointment_audit_logs WHERE appointment_id = %s AND action = 'TRANSFERRED'",
+        (ids.a_alice,),
+    ) == [("TRANSFERRED", ids.house, ids.wilson, "House is away", ids.u_nurse)]
     assert query(url, "SELECT updated_by FROM appointments WHERE id = %s", (ids.a_alice,)) == [(ids.u_nurse,)]
     assert [e.payload["to_doctor_id"] for e in events] == [ids.wilson]
 
 
-@pytest.mark.parametrize(("case", "error", "message"), [
-    ("unknown", errors.NotFound, "appointment 999999 not found"),
-    ("completed", errors.InvalidState, "completed"),
-    ("cancelled", errors.InvalidState, "cancelled"),
-    ("stale", errors.StaleState, "is with doctor"),
-    ("busy target", errors.SlotUnavailable, "no free slot"),
-    ("same doctor", errors.InvalidInput, "already with this doctor"),
-])
+@pytest.mark.parametrize(
+    ("case", "error", "message"),
+    [
+        ("unknown", errors.NotFound, "appointment 999999 not found"),
+        ("completed", errors.InvalidState, "completed"),
+        ("cancelled", errors.InvalidState, "cancelled"),
+        ("stale", errors.StaleState, "is with doctor"),
+        ("busy target", errors.SlotUnavailable, "no free slot"),
+        ("same doctor", errors.InvalidInput, "already with this doctor"),
+    ],
+)
 def test_transfer_appointment_refusals_change_nothing(hc_db, hc, case, error, message):
     db, ids = hc_db
     url, _ = hc
@@ -92,16 +113,28 @@ def test_transfer_appointment_refusals_change_nothing(hc_db, hc, case, error, me
     }[case]
     if case == "busy target":  # House's slot at Dora's time is taken
         with psycopg.connect(url) as conn:
-            conn.execute("UPDATE doctor_availability SET status = 'BOOKED', appointment_id = %s "
-                         "WHERE doctor_id = %s AND slot_date_time = %s",
-                         (ids.a_bob, ids.house, NOW + datetime.timedelta(hours=4)))
-    before = query(url, "SELECT a, (SELECT array_agg(s ORDER BY id) FROM doctor_availability s), "
-                        "(SELECT count(*) FROM appointment_audit_logs) FROM appointments a ORDER BY id")
+            conn.execute(
+                "UPDATE doctor_availability SET status = 'BOOKED', appointment_id = %s "
+                "WHERE doctor_id = %s AND slot_date_time = %s",
+                (ids.a_bob, ids.house, NOW + datetime.timedelta(hours=4)),
+            )
+    before = query(
+        url,
+        "SELECT a, (SELECT array_agg(s ORDER BY id) FROM doctor_availability s), "
+        "(SELECT count(*) FROM appointment_audit_logs) FROM appointments a ORDER BY id",
+    )
     with pytest.raises(error, match=message):
-        AppointmentService(db, ids.north).transfer_appointment(appointment, from_doctor_id=source,
-                                                               to_doctor_id=target, reason="x", requested_by=ids.u_nurse)
-    assert query(url, "SELECT a, (SELECT array_agg(s ORDER BY id) FROM doctor_availability s), "
-                      "(SELECT count(*) FROM appointment_audit_logs) FROM appointments a ORDER BY id") == before
+        AppointmentService(db, ids.north).transfer_appointment(
+            appointment, from_doctor_id=source, to_doctor_id=target, reason="x", requested_by=ids.u_nurse
+        )
+    assert (
+        query(
+            url,
+            "SELECT a, (SELECT array_agg(s ORDER BY id) FROM doctor_availability s), "
+            "(SELECT count(*) FROM appointment_audit_logs) FROM appointments a ORDER BY id",
+        )
+        == before
+    )
 
 
 def test_book_and_cancel_appointment(hc_db, hc):
@@ -132,19 +165,33 @@ def test_two_transfers_of_one_appointment_never_both_win(hc_db, hc):
     url, _ = hc
     # a third doctor at North with a free slot at the appointment's time
     with psycopg.connect(url) as conn:
-        user = conn.execute("INSERT INTO users (clinic_id, name, email, role_type) VALUES (%s, 'Lisa Cuddy', "
-                            "'cuddy@north.example', 'DOCTOR') RETURNING id", (ids.north,)).fetchone()[0]
-        cuddy = conn.execute("INSERT INTO doctors (clinic_id, user_id, specialty) VALUES (%s, %s, 'Endocrinology') "
-                             "RETURNING id", (ids.north, user)).fetchone()[0]
-        conn.execute("INSERT INTO doctor_availability (clinic_id, doctor_id, slot_date_time) VALUES (%s, %s, %s)",
-                     (ids.north, cuddy, NOW + datetime.timedelta(hours=2)))
+        user = conn.execute(
+            "INSERT INTO users (clinic_id, name, email, role_type) VALUES (%s, 'Lisa Cuddy', "
+            "'cuddy@north.example', 'DOCTOR') RETURNING id",
+            (ids.north,),
+        ).fetchone()[0]
+        cuddy = conn.execute(
+            "INSERT INTO doctors (clinic_id, user_id, specialty) VALUES (%s, %s, 'Endocrinology') RETURNING id",
+            (ids.north, user),
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO doctor_availability (clinic_id, doctor_id, slot_date_time) VALUES (%s, %s, %s)",
+            (ids.north, cuddy, NOW + datetime.timedelta(hours=2)),
+        )
     service = AppointmentService(db, ids.north)
-    outcomes = race(url, "SELECT 1 FROM appointments WHERE id = %s FOR UPDATE", (ids.a_alice,), [
-        lambda: service.transfer_appointment(ids.a_alice, from_doctor_id=ids.house, to_doctor_id=ids.wilson,
-                                             reason="one", requested_by=ids.u_nurse),
-        lambda: service.transfer_appointment(ids.a_alice, from_doctor_id=ids.house, to_doctor_id=cuddy,
-                                             reason="two", requested_by=ids.u_nurse),
-    ])
+    outcomes = race(
+        url,
+        "SELECT 1 FROM appointments WHERE id = %s FOR UPDATE",
+        (ids.a_alice,),
+        [
+            lambda: service.transfer_appointment(
+                ids.a_alice, from_doctor_id=ids.house, to_doctor_id=ids.wilson, reason="one", requested_by=ids.u_nurse
+            ),
+            lambda: service.transfer_appointment(
+                ids.a_alice, from_doctor_id=ids.house, to_doctor_id=cuddy, reason="two", requested_by=ids.u_nurse
+            ),
+        ],
+    )
     winners = [o for o in outcomes if o.error is None]
     losers = [o for o in outcomes if o.error is not None]
     assert len(winners) == 1 and len(losers) == 1
@@ -152,10 +199,14 @@ def test_two_transfers_of_one_appointment_never_both_win(hc_db, hc):
     winner = winners[0].value.doctor_id
     loser = cuddy if winner == ids.wilson else ids.wilson
     assert query(url, "SELECT doctor_id FROM appointments WHERE id = %s", (ids.a_alice,)) == [(winner,)]
-    assert query(url, "SELECT doctor_id, status::text FROM doctor_availability WHERE appointment_id = %s",
-                 (ids.a_alice,)) == [(winner, "BOOKED")]
-    assert query(url, "SELECT status::text FROM doctor_availability WHERE doctor_id = %s AND slot_date_time = %s",
-                 (loser, NOW + datetime.timedelta(hours=2))) == [("AVAILABLE",)]
+    assert query(
+        url, "SELECT doctor_id, status::text FROM doctor_availability WHERE appointment_id = %s", (ids.a_alice,)
+    ) == [(winner, "BOOKED")]
+    assert query(
+        url,
+        "SELECT status::text FROM doctor_availability WHERE doctor_id = %s AND slot_date_time = %s",
+        (loser, NOW + datetime.timedelta(hours=2)),
+    ) == [("AVAILABLE",)]
     assert query(url, "SELECT count(*) FROM appointment_audit_logs WHERE action = 'TRANSFERRED'") == [(1,)]
 
 
@@ -164,15 +215,23 @@ def test_two_bookings_of_one_slot_never_both_win(hc_db, hc):
     url, _ = hc
     slot_id = slot_of(url, ids.wilson, 8)[0]
     service = AppointmentService(db, ids.north)
-    outcomes = race(url, "SELECT 1 FROM doctor_availability WHERE id = %s FOR UPDATE", (slot_id,), [
-        lambda: service.book_appointment(patient_id=ids.alice, slot_id=slot_id),
-        lambda: service.book_appointment(patient_id=ids.bob, slot_id=slot_id),
-    ])
+    outcomes = race(
+        url,
+        "SELECT 1 FROM doctor_availability WHERE id = %s FOR UPDATE",
+        (slot_id,),
+        [
+            lambda: service.book_appointment(patient_id=ids.alice, slot_id=slot_id),
+            lambda: service.book_appointment(patient_id=ids.bob, slot_id=slot_id),
+        ],
+    )
     assert sorted(type(o.error).__name__ for o in outcomes if o.error) == ["SlotUnavailable"]
     (winner,) = [o.value for o in outcomes if o.error is None]
     assert slot_of(url, ids.wilson, 8)[1:] == ("BOOKED", winner.id)
-    assert query(url, "SELECT count(*) FROM appointments WHERE doctor_id = %s AND appointment_date_time = %s",
-                 (ids.wilson, NOW + datetime.timedelta(hours=8))) == [(1,)]
+    assert query(
+        url,
+        "SELECT count(*) FROM appointments WHERE doctor_id = %s AND appointment_date_time = %s",
+        (ids.wilson, NOW + datetime.timedelta(hours=8)),
+    ) == [(1,)]
 
 
 def test_services_run_under_asyncio_with_the_same_code(hc, fa):
@@ -186,20 +245,26 @@ def test_services_run_under_asyncio_with_the_same_code(hc, fa):
             users, appointments = UserService(db, ids.north), AppointmentService(db, ids.north)
             created = await users.create_user_with_profile(name="Async Ann", email="ann@north.example")
             upcoming = await appointments.get_upcoming(ids.alice)
-            moved = await appointments.transfer_appointment(ids.a_alice, from_doctor_id=ids.house,
-                                                            to_doctor_id=ids.wilson, reason="async",
-                                                            requested_by=ids.u_nurse)
+            moved = await appointments.transfer_appointment(
+                ids.a_alice, from_doctor_id=ids.house, to_doctor_id=ids.wilson, reason="async", requested_by=ids.u_nurse
+            )
             with pytest.raises(errors.StaleState):
-                await appointments.transfer_appointment(ids.a_alice, from_doctor_id=ids.house,
-                                                        to_doctor_id=ids.wilson, reason="again",
-                                                        requested_by=ids.u_nurse)
+                await appointments.transfer_appointment(
+                    ids.a_alice,
+                    from_doctor_id=ids.house,
+                    to_doctor_id=ids.wilson,
+                    reason="again",
+                    requested_by=ids.u_nurse,
+                )
             order = await OrderService(fdb, fids.atelier).place_order(
-                client_id=fids.ben, lines=[fd.NewOrderLine(fids.dress, 2)])
+                client_id=fids.ben, lines=[fd.NewOrderLine(fids.dress, 2)]
+            )
             return created, upcoming, moved, order, events
 
     created, upcoming, moved, order, events = asyncio.run(main())
-    assert created.user.clinic_id == ids.north and query(url, "SELECT count(*) FROM patients WHERE id = %s",
-                                                         (created.patient.id,)) == [(1,)]
+    assert created.user.clinic_id == ids.north and query(
+        url, "SELECT count(*) FROM patients WHERE id = %s", (created.patient.id,)
+    ) == [(1,)]
     assert [u.appointment_id for u in upcoming] == [ids.a_alice]
     assert moved.doctor_id == ids.wilson and slot_of(url, ids.wilson, 2)[1:] == ("BOOKED", ids.a_alice)
     assert order.total == fd.Money(50000, "EUR")
@@ -216,13 +281,18 @@ def test_place_order(fa_db, fa):
     db.events.subscribe(events.append)
     service = OrderService(db, ids.atelier)
     with assert_statements(db, 5):  # client, lock products, take stock, order, lines
-        order = service.place_order(client_id=ids.ben, lines=[fd.NewOrderLine(ids.dress, 2),
-                                                              fd.NewOrderLine(ids.scarf, 1)])
+        order = service.place_order(
+            client_id=ids.ben, lines=[fd.NewOrderLine(ids.dress, 2), fd.NewOrderLine(ids.scarf, 1)]
+        )
     assert order.total == fd.Money(2 * 25000 + 4500, "EUR")
     assert [(line.product_id, line.quantity, line.unit_price) for line in order.lines] == [
-        (ids.dress, 2, fd.Money(25000, "EUR")), (ids.scarf, 1, fd.Money(4500, "EUR"))]
-    assert query(url, "SELECT id, stock FROM products WHERE id = ANY(%s) ORDER BY id",
-                 ([ids.dress, ids.scarf],)) == [(ids.dress, 3), (ids.scarf, 0)]
+        (ids.dress, 2, fd.Money(25000, "EUR")),
+        (ids.scarf, 1, fd.Money(4500, "EUR")),
+    ]
+    assert query(url, "SELECT id, stock FROM products WHERE id = ANY(%s) ORDER BY id", ([ids.dress, ids.scarf],)) == [
+        (ids.dress, 3),
+        (ids.scarf, 0),
+    ]
     assert [e.payload["order_id"] for e in events] == [order.id]
     with assert_statements(db, 2):
         details = service.get_order(order.id)
@@ -235,19 +305,27 @@ def test_place_order(fa_db, fa):
         service.place_order(client_id=ids.ann, lines=[fd.NewOrderLine(ids.old, 1)])  # inactive
     with pytest.raises(errors.InvalidInput):
         service.place_order(client_id=ids.ann, lines=[])
-    assert (query(url, "SELECT id, stock FROM products ORDER BY id"), query(url, "SELECT count(*) FROM orders")) \
-        == before and len(events) == 1
+    assert (
+        query(url, "SELECT id, stock FROM products ORDER BY id"),
+        query(url, "SELECT count(*) FROM orders"),
+    ) == before and len(events) == 1
 
 
 def test_two_orders_for_the_last_unit_never_both_win(fa_db, fa):
     db, ids = fa_db
     url, _ = fa
     service = OrderService(db, ids.atelier)
-    outcomes = race(url, "SELECT 1 FROM products WHERE id = %s FOR UPDATE", (ids.scarf,), [
-        lambda: service.place_order(client_id=ids.ann, lines=[fd.NewOrderLine(ids.scarf, 1)]),
-        lambda: service.place_order(client_id=ids.ben, lines=[fd.NewOrderLine(ids.dress, 1),
-                                                              fd.NewOrderLine(ids.scarf, 1)]),
-    ])
+    outcomes = race(
+        url,
+        "SELECT 1 FROM products WHERE id = %s FOR UPDATE",
+        (ids.scarf,),
+        [
+            lambda: service.place_order(client_id=ids.ann, lines=[fd.NewOrderLine(ids.scarf, 1)]),
+            lambda: service.place_order(
+                client_id=ids.ben, lines=[fd.NewOrderLine(ids.dress, 1), fd.NewOrderLine(ids.scarf, 1)]
+            ),
+        ],
+    )
     assert sorted(type(o.error).__name__ for o in outcomes if o.error) == ["OutOfStock"]
     assert query(url, "SELECT stock FROM products WHERE id = %s", (ids.scarf,)) == [(0,)]
     assert query(url, "SELECT sum(quantity) FROM order_lines WHERE product_id = %s", (ids.scarf,)) == [(2,)]  # seed + 1
@@ -265,8 +343,12 @@ def test_book_fitting(fa_db, fa):
         service.book_fitting(client_id=ids.ann, designer_id=ids.coco, starts_at=start + datetime.timedelta(hours=1))
     with pytest.raises(errors.SlotUnavailable, match="client"):
         service.book_fitting(client_id=ids.ben, designer_id=ids.yves, starts_at=start)
-    assert service.book_fitting(client_id=ids.ann, designer_id=ids.coco,
-                                starts_at=start + datetime.timedelta(minutes=90)).id > fitting.id  # back to back
+    assert (
+        service.book_fitting(
+            client_id=ids.ann, designer_id=ids.coco, starts_at=start + datetime.timedelta(minutes=90)
+        ).id
+        > fitting.id
+    )  # back to back
     assert query(url, "SELECT count(*) FROM fittings WHERE designer_id = %s", (ids.coco,)) == [(3,)]
 
 
@@ -275,11 +357,17 @@ def test_two_bookings_of_one_designers_time_never_both_win(fa_db, fa):
     url, _ = fa
     service = FittingService(db, ids.atelier)
     start = NOW + datetime.timedelta(days=3)
-    outcomes = race(url, "SELECT 1 FROM designers WHERE id = %s FOR UPDATE", (ids.yves,), [
-        lambda: service.book_fitting(client_id=ids.ann, designer_id=ids.yves, starts_at=start),
-        lambda: service.book_fitting(client_id=ids.ben, designer_id=ids.yves,
-                                     starts_at=start + datetime.timedelta(minutes=30)),
-    ])
+    outcomes = race(
+        url,
+        "SELECT 1 FROM designers WHERE id = %s FOR UPDATE",
+        (ids.yves,),
+        [
+            lambda: service.book_fitting(client_id=ids.ann, designer_id=ids.yves, starts_at=start),
+            lambda: service.book_fitting(
+                client_id=ids.ben, designer_id=ids.yves, starts_at=start + datetime.timedelta(minutes=30)
+            ),
+        ],
+    )
     assert sorted(type(o.error).__name__ for o in outcomes if o.error) == ["SlotUnavailable"]
     assert query(url, "SELECT count(*) FROM fittings WHERE designer_id = %s", (ids.yves,)) == [(1,)]
 
@@ -290,7 +378,7 @@ def test_the_readme_service_example_runs(hc, monkeypatch):
 
     url, ids = hc
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("## The runtime data layer"):]
+    section = readme[readme.index("## The runtime data layer") :]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     code = code.replace("tenant_id=7", f"tenant_id={ids.north}").replace("patient_id=42", f"patient_id={ids.alice}")
     monkeypatch.setenv("HEALTHCARE_DATABASE_URL", url)
