@@ -7,8 +7,23 @@
   mirroring the rows; the guideline's ``@database/types``) — do not edit;
 - ``<schema>.domain``: hand-written business types (the guideline's ``@types``),
   which never import ``models`` or ``db_types`` (an import-linter contract);
-- ``<schema>.mappers``: row/model → domain.
+- ``<schema>.mappers``: row/model → domain;
+- ``<schema>.repositories``: tenant-scoped reads and writes returning domain
+  types (``platformdb.repository`` is their generic base);
+- ``<schema>.services``: the use cases, one transaction each (``platformdb.service``);
+- ``platformdb.database``: ``Database``/``AsyncDatabase`` — pool, query logging,
+  health checks, transactions with timeouts, retries, tenant and role;
+- ``platformdb.events``: domain events published after commit;
+- ``platformdb.testing``: statement counting for application tests;
+- ``platformdb.errors``: the errors all of the above raise.
+
+The runtime layer never imports ``dbops`` (an import-linter contract).
 
 Conventions shared by both schemas (``platformdb._conventions``): bigint
 identity keys, ``timestamptz`` timestamps, PostgreSQL-default constraint names.
 """
+
+import logging as _logging
+
+# A library logs; the application decides where records go (no "last resort" output to stderr).
+_logging.getLogger("platformdb").addHandler(_logging.NullHandler())

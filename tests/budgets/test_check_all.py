@@ -53,8 +53,8 @@ def test_check_all_fails_with_one_exit_code_and_every_format(dbops, project: Pat
     budgets = project / "budgets.yaml"
     text = budgets.read_text()
     # A change that drops the tenant filter of a hot query, and a stale generated types module.
-    broken = text.replace("          WHERE o.studio_id = :studio_id\n            AND o.ordered_at >= :from_time",
-                          "          WHERE o.ordered_at >= :from_time")
+    broken = text.replace("WHERE o.studio_id = :studio_id::BIGINT AND o.ordered_at >= :from_time",
+                          "WHERE o.ordered_at >= :from_time")
     assert broken != text
     budgets.write_text(broken)
     types = project / "src/platformdb/fashion/db_types.py"
@@ -65,9 +65,10 @@ def test_check_all_fails_with_one_exit_code_and_every_format(dbops, project: Pat
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     found = {f["rule"] for f in data["findings"]}
-    # without studio_id the orders query also loses the index that served it
-    assert {"budget-tenant-filter", "budget-missing-index", "types-stale"} <= found
-    assert data["summary"]["checks"]["budgets"]["error"] == 2
+    # without studio_id the orders query also loses the index that served it, and is no longer
+    # the SQL its repository method sends
+    assert {"budget-tenant-filter", "budget-missing-index", "budget-sql-stale", "types-stale"} <= found
+    assert data["summary"]["checks"]["budgets"]["error"] == 3
     assert data["summary"]["checks"]["types"]["error"] == 1
     assert data["summary"]["checks"]["drift"]["error"] == 0
     tenant = next(f for f in data["findings"] if f["rule"] == "budget-tenant-filter")

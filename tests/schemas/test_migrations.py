@@ -33,7 +33,7 @@ def _objects(url: str) -> tuple[set[str], set[str]]:
 @pytest.mark.parametrize("schema", ["healthcare", "fashion"])
 def test_upgrade_downgrade_upgrade_round_trip(schema, settings, empty_db):
     sch = settings.schema(schema)
-    assert upgrade(settings, sch, empty_db) == ["0001"]
+    assert upgrade(settings, sch, empty_db) == ["0001", "0002"]
     tables, enums = _objects(empty_db)
     assert tables == TABLES[schema]
     assert enums, "native enum types are created"
@@ -43,7 +43,7 @@ def test_upgrade_downgrade_upgrade_round_trip(schema, settings, empty_db):
     with psycopg.connect(empty_db) as conn:
         assert conn.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'appointment_audit_logs%'").fetchone()[0] == 0
 
-    assert upgrade(settings, sch, empty_db) == ["0001"]
+    assert upgrade(settings, sch, empty_db) == ["0001", "0002"]
     assert _objects(empty_db)[0] == TABLES[schema]
     assert model_drift(settings, sch, empty_db) == []
 

@@ -13,6 +13,13 @@ set, every statement in its own rolled-back transaction:
 3. the query itself ``runs`` times: p50/p95 latency against ``max_ms``
    (reported; an error only with ``enforce_latency``).
 
+When the schema's budgets set ``rls`` (a role and the tenant setting), steps
+1–3 run as the application runs them: each transaction first switches to that
+role and sets the tenant to the query's tenant-key parameter, so row-level
+security (and its effect on plans: only leakproof conditions become index
+conditions) is part of what is measured. ``rls=False`` measures as the
+connecting user instead — the difference is what RLS costs.
+
 When a budget breaks and hypopg is available, the index the static analysis
 proposes is created hypothetically (``hypopg_create_index``, in the same
 rolled-back transaction as ``CREATE EXTENSION IF NOT EXISTS hypopg``, so
@@ -74,6 +81,7 @@ def check_dynamic(
     runs: int | None = None,
     progress: Callable[[str], None] | None = None,
     catalogs: Mapping[str, Catalog] | None = None,
+    rls: bool = True,
 ) -> Report:
     """Measure the schema's hot queries on the database at ``url`` against their budgets.
 
@@ -93,7 +101,7 @@ def check_dynamic(
     rows = []
     conn = connect(url)
     try:
-        session = _Session(conn, settings, budget_file, name, url, catalogs)
+        session = _Session(conn, settings, budget_file, name, url, catalogs, rls=rls)
         session.prepare(queries)
         for query in queries:
             if progress is not None:
@@ -108,6 +116,7 @@ def check_dynamic(
             "runs": runs,
             "hypopg": session.hypopg_available,
             "analyzed": session.analyzed,
+            "rls": session.rls.role if session.rls else None,
             "queries": rows,
             "broken": sum(1 for r in rows if r["verdict"] == "broken"),
         }
@@ -127,8 +136,13 @@ class _Session:
         schema: str,
         url: str,
         catalogs: Mapping[str, Catalog] | None,
+        *,
+        rls: bool = True,
     ) -> None:
         self.conn = conn
+        self.context = budget_file.rls.get(schema)  # the role and the tenant setting the application uses
+        self.rls = self.context if rls else None  # None: measured as the connecting user (the tenant still set)
+        self.tenant_key = settings.schema(schema).tenant_key
         self.settings = settings
         self.budget_file = budget_file
         self.schema = schema
@@ -198,19 +212,25 @@ class _Session:
 
         measured = Measurement()
         statements: list[str] = []
+        tenants: list[Any] = []
         try:
             for values in self._parameter_sets(query):
                 statement = render(self.conn, query.sql, values)
                 statements.append(statement)
-                self._measure(statement, measured)
-            self._time(statements, runs, measured)
+                tenants.append(self._tenant_of(query, values))
+                self._measure(statement, measured, tenants[-1])
+            self._time(statements, runs, measured, tenants)
         except (psycopg.Error, _ParamError) as exc:
             self.conn.rollback()
             message = first_line(exc)
             row["error"] = message
             row["measured"] = None
-            fix = (f"seed the database first (dbops seed {query.schema} --scale 10000), or give literal parameters"
-                   if isinstance(exc, _NoSampleRow) else "fix the SQL or its sample parameters")
+            if isinstance(exc, _NoSampleRow):
+                fix = f"seed the database first (dbops seed {query.schema} --scale 10000), or give literal parameters"
+            elif self.rls and "role" in message and "does not exist" in message:
+                fix = f"migrate the database (its revisions create the role {self.rls.role}), or measure with --no-rls"
+            else:
+                fix = "fix the SQL or its sample parameters"
             return [finding("budget-query-failed", Severity.ERROR, f"fails on the database: {message}",
                             fix=fix)], row
         p50, p95 = measured.percentile(0.5), measured.percentile(0.95)
@@ -224,6 +244,7 @@ class _Session:
             "param_sets": len(statements),
         }
         row["plan"] = measured.plan
+        row["rls"] = self.rls is not None and any(t is not None for t in tenants)
         findings = self._verdict(query, measured, p95, finding)
         if self.hypopg_available and any(f.severity is Severity.ERROR for f in findings):
             suggestion = self._hypothetical(query, statements[0])
@@ -293,18 +314,39 @@ class _Session:
             sets.append({n: values[n] for n in query.placeholders})
         return sets
 
-    def _explain(self, statement: str, options: str, *, seqscan: bool = True) -> Any:
+    def _tenant_of(self, query: HotQuery, values: Mapping[str, Any]) -> Any:
+        """The tenant ``query`` is measured for (None: no tenant setting, the connecting user's view)."""
+        if self.context is None or not query.rls or not self.tenant_key:
+            return None
+        return values.get(self.tenant_key)
+
+    def _as_application(self, tenant: Any) -> None:
+        """Set the transaction's tenant, and (RLS on) switch to the application's role, as platformdb does.
+
+        Without RLS the tenant is still set: functions the queries call may read it
+        (``clinic_patient_ids_by_name``), only the policies are bypassed.
+        """
+        if tenant is None or self.context is None:
+            return
+        if self.rls is not None:
+            self.conn.execute("SELECT set_config('role', %s, true), set_config(%s, %s, true)",
+                              (self.rls.role, self.rls.tenant_setting, str(tenant)))
+        else:
+            self.conn.execute("SELECT set_config(%s, %s, true)", (self.context.tenant_setting, str(tenant)))
+
+    def _explain(self, statement: str, options: str, *, seqscan: bool = True, tenant: Any = None) -> Any:
         try:
+            self._as_application(tenant)
             if not seqscan:
                 self.conn.execute("SET LOCAL enable_seqscan = off")
             return scalar(self.conn, f"EXPLAIN ({options}) {statement}")
         finally:
             self.conn.rollback()
 
-    def _measure(self, statement: str, m: Measurement) -> None:
-        reach = self._explain(statement, "FORMAT JSON", seqscan=False)
+    def _measure(self, statement: str, m: Measurement, tenant: Any = None) -> None:
+        reach = self._explain(statement, "FORMAT JSON", seqscan=False, tenant=tenant)
         m.seq_scans |= plans.seq_scanned(reach, self.parents)
-        analyzed = self._explain(statement, "ANALYZE, BUFFERS, FORMAT JSON")
+        analyzed = self._explain(statement, "ANALYZE, BUFFERS, FORMAT JSON", tenant=tenant)
         rows = plans.rows_examined(analyzed)
         if rows >= m.rows_examined:
             m.plan = plans.plan_summary(analyzed, self.parents)
@@ -312,9 +354,10 @@ class _Session:
         m.buffers = max(m.buffers, plans.buffers(analyzed))
         m.cost = max(m.cost, plans.total_cost(analyzed))
 
-    def _time(self, statements: list[str], runs: int, m: Measurement) -> None:
+    def _time(self, statements: list[str], runs: int, m: Measurement, tenants: list[Any]) -> None:
         for i in range(runs):
             statement = statements[i % len(statements)]
+            self._as_application(tenants[i % len(tenants)])
             start = time.perf_counter()
             try:
                 self.conn.execute(statement).fetchall()

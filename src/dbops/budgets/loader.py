@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dbops.budgets.model import BudgetFile, HotQuery, ParamSet
+from dbops.budgets.model import BudgetFile, HotQuery, ParamSet, RlsContext
 from dbops.budgets.rules import RULES
 from dbops.config import display_path
 from dbops.errors import InputError
@@ -271,11 +271,14 @@ def _article(kind: str) -> str:
 def _build(data: Mapping[str, Any], marks: _Marks, path: Path, display: str) -> BudgetFile:
     queries = []
     schema_lines = {}
+    rls = {}
     for schema, body in data["schemas"].items():
         schema_lines[schema] = marks.key_line(("schemas", schema))
+        if "rls" in body:
+            rls[schema] = RlsContext(body["rls"]["role"], body["rls"].get("tenant_setting", "app.tenant_id"))
         for name, spec in body["queries"].items():
             queries.append(_query(schema, name, spec, ("schemas", schema, "queries", name), marks, display))
-    return BudgetFile(path=path, display=display, queries=tuple(queries), schema_lines=schema_lines)
+    return BudgetFile(path=path, display=display, queries=tuple(queries), schema_lines=schema_lines, rls=rls)
 
 
 def _query(schema: str, name: str, spec: Mapping[str, Any], at: Path_, marks: _Marks, display: str) -> HotQuery:
@@ -336,6 +339,8 @@ def _query(schema: str, name: str, spec: Mapping[str, Any], at: Path_, marks: _M
         ignore=tuple(spec.get("ignore", ())),
         placeholders=tuple(names),
         tables=tables,
+        method=spec.get("method"),
+        rls=spec.get("rls", True),
     )
 
 

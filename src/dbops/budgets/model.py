@@ -38,6 +38,8 @@ class HotQuery:
     ignore: tuple[str, ...] = ()
     placeholders: tuple[str, ...] = ()
     tables: frozenset[str] = frozenset()
+    method: str | None = None  # the repository method that issues it (module.Class.method)
+    rls: bool = True  # measured under the schema's rls role (when the schema has one)
 
     @property
     def id(self) -> str:
@@ -54,6 +56,14 @@ class HotQuery:
 
 
 @dataclass(frozen=True)
+class RlsContext:
+    """How the application runs a schema's queries: under ``role``, with ``tenant_setting`` = the tenant."""
+
+    role: str
+    tenant_setting: str = "app.tenant_id"
+
+
+@dataclass(frozen=True)
 class BudgetFile:
     """A loaded, validated budgets.yaml."""
 
@@ -61,6 +71,7 @@ class BudgetFile:
     display: str  # how findings name the file (relative to the project when possible)
     queries: tuple[HotQuery, ...] = ()
     schema_lines: Mapping[str, int] = field(default_factory=dict)
+    rls: Mapping[str, RlsContext] = field(default_factory=dict)  # per schema
 
     @property
     def schemas(self) -> list[str]:

@@ -71,6 +71,21 @@ ENTRIES: tuple[RuleMeta, ...] = (
           "not parse.",
           "The budget cannot be checked, and the application query it documents is probably broken too.",
           "Fix the query in `budgets.yaml` (or the models) so that they agree."),
+    # budgets meet the code (no database)
+    _rule("budget-sql-stale", _E,
+          "The budgeted SQL is not what the repository method named by `method` sends.",
+          "Compares the `sql` of a query that names a `method` with the hot statement that method declares "
+          "(`@issues(...)` in platformdb), compiled as the application sends it.",
+          "The budget measures a query the application no longer runs: the query it does run is unbudgeted.",
+          "Run `dbops budgets sync` (it rewrites only the `sql` blocks), then re-check the budgets."),
+    _rule("budget-not-budgeted", _E,
+          "A repository method issues a hot statement that budgets.yaml does not budget.",
+          "Lists the hot statements the repository modules of a schema declare (`@issues(...)`) that have no "
+          "query of the same name in `budgets.yaml`.",
+          "A hot query without a budget is never measured: an index it needs, or a tenant filter it lacks, "
+          "reaches production unchecked.",
+          "Add the query under `schemas.<schema>.queries` with its `method`, sample `params` and budget; "
+          "`dbops budgets sync` fills in its SQL."),
     # dynamic (EXPLAIN on a database)
     _rule("budget-index-unreachable", _E,
           "Even with sequential scans disabled, a budgeted table is read by a Seq Scan.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,6 +17,40 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer, check_app: typer.Typer) -> None:
+    budgets_app = typer.Typer(help="budgets.yaml and the code that issues its queries.", no_args_is_help=True,
+                              rich_markup_mode=None)
+    app.add_typer(budgets_app, name="budgets")
+
+    @budgets_app.command("sync")
+    def sync(
+        check: Annotated[
+            bool, typer.Option("--check", help="Write nothing; exit 1 with a diff when the file is stale (CI).")
+        ] = False,
+        file: Annotated[
+            Path | None, typer.Option("--file", help="Budgets file (default: [tool.dbops.budgets].file).")
+        ] = None,
+    ) -> None:
+        """Regenerate the SQL of every budget that names a `method` from the statement that method issues.
+
+        Also fails (exit 1) when a repository declares a hot statement budgets.yaml does not budget.
+        """
+        from dbops.budgets.sync import sync_budgets
+
+        st = state()
+        result = sync_budgets(st.settings, file, check=check)
+        for problem in result.unbudgeted:
+            st.err.print(f"[bold red]not budgeted[/bold red] {problem}: add it to {result.display}")
+        if result.stale and check:
+            sys.stdout.write(result.diff)
+            st.err.print(f"{result.display} is stale: {len(result.updated)} budgeted queries differ from what their "
+                         "methods issue — run `dbops budgets sync`")
+        elif result.stale:
+            for name in result.updated:
+                st.console.print(f"updated {name}")
+        else:
+            st.console.print(f"{result.display}: {len(result.checked)} queries match their methods")
+        raise typer.Exit(1 if result.unbudgeted or (check and result.stale) else 0)
+
     @check_app.command("budgets")
     def check_budgets(
         schema: SchemaArg = None,
@@ -29,6 +64,9 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         file: Annotated[
             Path | None, typer.Option("--file", help="Budgets file (default: [tool.dbops.budgets].file).")
         ] = None,
+        no_rls: Annotated[
+            bool, typer.Option("--no-rls", help="Measure as the connecting user, not under the budgets' rls role.")
+        ] = False,
         fmt: FormatOpt = None,
     ) -> None:
         """Query budgets from budgets.yaml: static (indexes, tenant filter) and measured on a database.
@@ -52,7 +90,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         report = _with_progress(
             st, len([q for q in budget_file.queries if q.schema in urls]),
             lambda progress: run_check(settings, schema, budget_file=budget_file, urls=urls, runs=runs,
-                                       progress=progress),
+                                       progress=progress, rls=not no_rls),
         )
         if st.output_format(fmt) is OutputFormat.text:
             render_budgets(st.console, report)
@@ -152,7 +190,8 @@ def render_budgets(console: Console, report: Report) -> None:
     if dynamic:
         for name, db in info.get("databases", {}).items():
             hypopg = "hypopg available" if db.get("hypopg") else "hypopg not available"
-            console.print(f"[dim]{name}: {db.get('runs')} timed runs per query, {hypopg}[/dim]")
+            rls = f"measured as {db['rls']} (row-level security on)" if db.get("rls") else "measured as the connecting user"
+            console.print(f"[dim]{name}: {db.get('runs')} timed runs per query, {hypopg}, {rls}[/dim]")
 
 
 def _indexes(q: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """``dbops check all``: every check CI needs that needs no production database, one Report.
 
 - lock safety of each schema's Alembic revisions (``workflows.locks.lint_schema_revisions``);
-- static query budgets (``dbops.budgets.check_static``);
+- static query budgets (``dbops.budgets.check_static``), and the budgeted SQL
+  being what the repository methods send (``dbops.budgets.sync.sync_findings``);
 - generated database types up to date (``dbops.typegen.generate(check=True)``);
 - models equal migrations: each schema migrated into a scratch database on
   the local cluster (or the server of ``admin_url``), compared with
@@ -93,8 +94,10 @@ def check_budgets_static(settings: Settings) -> Report:
         return Report([Finding("budgets-missing", Severity.INFO, f"no budgets file ({settings.budgets.file})",
                                check="budgets", fix="document the hot queries in budgets.yaml")],
                       {"queries": [], "broken": 0})
+    from dbops.budgets.sync import sync_findings
+
     report = check_static(load_project_budgets(settings), settings)
-    return Report(report.findings, report.summary.get("budgets", {}))
+    return Report(report.findings + sync_findings(settings), report.summary.get("budgets", {}))
 
 
 def check_types(settings: Settings, schema: SchemaSettings) -> Report:

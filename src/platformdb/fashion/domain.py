@@ -130,3 +130,75 @@ class Order:
     total: Money
     ordered_at: datetime.datetime
     lines: tuple[OrderLine, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilters:
+    """Filters of a studio's order list; every one optional, the list always paged (newest first)."""
+
+    start: datetime.datetime | None = None
+    end: datetime.datetime | None = None
+    statuses: tuple[OrderStatus, ...] = ()
+    client_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineDetail:
+    """An order line with its product's SKU and name (one statement for all of an order's lines)."""
+
+    id: int
+    product_id: int
+    sku: str
+    product_name: str
+    quantity: int
+    unit_price: Money
+
+    @property
+    def subtotal(self) -> Money:
+        return Money(self.unit_price.cents * self.quantity, self.unit_price.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDetails:
+    order: Order
+    lines: tuple[OrderLineDetail, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrderLine:
+    product_id: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingFitting:
+    """A client's fitting with the designer's name (a hot query's result)."""
+
+    id: int
+    starts_at: datetime.datetime
+    duration: datetime.timedelta
+    status: FittingStatus
+    designer_id: int
+    designer_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatusTotal:
+    status: OrderStatus
+    orders: int
+    total: Money
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStats:
+    """A studio's orders since a date, by status and currency."""
+
+    orders: int
+    by_status: tuple[OrderStatusTotal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DesignerPerformance:
+    designer_id: int
+    fittings: int
+    distinct_clients: int

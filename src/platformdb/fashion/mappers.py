@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from typing import Protocol
 
 from platformdb._mapping import db_row as db_row  # re-exported for callers
 from platformdb.fashion import db_types, domain
@@ -85,3 +86,33 @@ def order_to_domain(db: db_types.Order, lines: Iterable[db_types.OrderLine] = ()
             for line in sorted(lines, key=lambda line: line.id)
         ),
     )
+
+
+class OrderLineDetailRow(Protocol):
+    id: int
+    product_id: int
+    sku: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+
+def order_line_detail_to_domain(row: OrderLineDetailRow, currency: str) -> domain.OrderLineDetail:
+    return domain.OrderLineDetail(id=row.id, product_id=row.product_id, sku=row.sku, product_name=row.name,
+                                  quantity=row.quantity, unit_price=domain.Money(row.unit_price_cents, currency))
+
+
+class UpcomingFittingRow(Protocol):
+    id: int
+    scheduled_at: datetime.datetime
+    duration_minutes: int
+    status: str
+    designer_id: int
+    designer_name: str
+
+
+def upcoming_fitting_to_domain(row: UpcomingFittingRow) -> domain.UpcomingFitting:
+    return domain.UpcomingFitting(id=row.id, starts_at=row.scheduled_at,
+                                  duration=datetime.timedelta(minutes=row.duration_minutes),
+                                  status=domain.FittingStatus(row.status), designer_id=row.designer_id,
+                                  designer_name=row.designer_name)

@@ -126,3 +126,68 @@ class DoctorPerformance:
     appointments: int
     average_rating: decimal.Decimal | None
     distinct_patients: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentFilters:
+    """The guideline's ``findAppointments`` filters; every one is optional, the list is always paged.
+
+    ``patient_name`` matches anywhere in the name, case-insensitively (3
+    characters at least: shorter terms cannot use the trigram index).
+    """
+
+    start: datetime.datetime | None = None
+    end: datetime.datetime | None = None
+    statuses: tuple[AppointmentStatus, ...] = ()
+    doctor_id: int | None = None
+    patient_id: int | None = None
+    patient_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentListing:
+    """An appointment with its patient's and doctor's names, as lists and agendas show it (one statement)."""
+
+    id: int
+    starts_at: datetime.datetime
+    duration: datetime.timedelta
+    status: AppointmentStatus
+    patient_id: int
+    patient_name: str
+    patient_email: str
+    doctor_id: int
+    doctor_name: str
+    doctor_email: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCount:
+    status: AppointmentStatus
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentStats:
+    """A clinic's appointments since a date: total, average duration, breakdown by status."""
+
+    total: int
+    average_duration: datetime.timedelta | None
+    by_status: tuple[StatusCount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    appointment_id: int
+    action: str
+    previous_doctor_id: int | None
+    new_doctor_id: int | None
+    reason: str | None
+    performed_by: int | None
+    performed_at: datetime.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UserWithProfile:
+    user: User
+    patient: Patient

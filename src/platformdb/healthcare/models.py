@@ -7,6 +7,8 @@ column(s) (a unique constraint counts). Hot queries and the index serving each:
 
 - active users of a clinic, newest first (offset and keyset pagination on
   ``(created_at, id)``): ``ix_users_clinic_active_created`` (partial, WHERE is_active);
+- active staff of a clinic by role: ``ix_users_clinic_staff`` (partial, WHERE is_active AND not a patient);
+- patient-name search: ``ix_users_name_trgm`` (trigram GIN, pg_trgm);
 - upcoming appointments of a patient: ``ix_appointments_patient_date``;
 - appointments of a clinic in a date range (+ status): ``ix_appointments_clinic_date``;
 - appointment counts by status per clinic: ``ix_appointments_clinic_status`` (index-only);
@@ -83,6 +85,16 @@ class User(Base):
             sa.text("id DESC"),
             postgresql_where=sa.text("is_active"),
         ),
+        # Hot query: active staff of a clinic by role (a few % of the users), newest first.
+        sa.Index(
+            "ix_users_clinic_staff",
+            "clinic_id",
+            sa.text("created_at DESC"),
+            sa.text("id DESC"),
+            postgresql_where=sa.text("is_active AND role_type <> 'PATIENT'"),
+        ),
+        # Patient-name search (ILIKE '%term%'), used by clinic_patient_ids_by_name (revision 0002).
+        sa.Index("ix_users_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger, identity_key(), primary_key=True)
