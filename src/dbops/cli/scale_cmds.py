@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
     from dbops.backfill import BackfillProgress, BackfillReport
+    from dbops.config import SchemaSettings
     from dbops.partitions import PartitionReport
 
 TextJsonOpt = Annotated[
@@ -50,13 +51,23 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
             "--months-ahead", help="Months after the current one to create (default: [tool.dbops.partitions]).",
             show_default=False)] = None,
         retention: Annotated[int | None, typer.Option(
-            "--retention", help="Detach (CONCURRENTLY where allowed) partitions older than MONTHS whole months.",
+            "--retention", help="Detach (CONCURRENTLY where allowed) partitions older than MONTHS whole months "
+            "(default: [tool.dbops.partitions] retention_months).",
             metavar="MONTHS", show_default=False)] = None,
         drop: Annotated[bool, typer.Option("--drop", help="Drop the partitions --retention detaches.")] = False,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+        yes: Annotated[bool, typer.Option(
+            "--yes", "-y", help="Confirm the retention's detaches/drops without asking.")] = False,
         database_url: DatabaseUrlOpt = None,
         fmt: TextJsonOpt = None,
     ) -> None:
-        """Create this month's and the next months' partitions; detach old ones with --retention."""
+        """Create this month's and the next months' partitions; detach old ones with --retention.
+
+        Detaching or dropping needs a confirmation: --yes, or a yes on the terminal after
+        the list of what would go. Without it the partitions ahead are still created and
+        the old ones stay (exit 1). [tool.dbops.partitions] retention_unattended = true lets
+        later runs (cron) apply a retention a person confirmed once on that table.
+        """
         from dbops.partitions import ensure_partitions
 
         st = state()
@@ -64,9 +75,17 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         reports = []
         for sch in st.schemas(schema):
             url = st.url_for(sch, database_url, single=schema is not None)
-            reports.append(ensure_partitions(
-                st.settings, sch, url, months_ahead=months_ahead, retention_months=retention, drop=drop, log=st.note,
-            ))
+
+            def run(*, plan: bool, confirmed: bool, sch: SchemaSettings = sch, url: str = url) -> PartitionReport:
+                return ensure_partitions(st.settings, sch, url, months_ahead=months_ahead, retention_months=retention,
+                                         drop=drop, dry_run=plan, confirmed=confirmed, log=st.note)
+
+            confirmed = yes
+            if not dry_run and not yes and _interactive():
+                plan = run(plan=True, confirmed=False)
+                if plan.planned_retention:
+                    confirmed = _confirm_retention(plan)
+            reports.append(run(plan=dry_run, confirmed=confirmed))
         if chosen is OutputFormat.json:
             sys.stdout.write(json.dumps({"reports": [r.to_dict() for r in reports]}, indent=2) + "\n")
         else:
@@ -148,6 +167,30 @@ class _BackfillBar:
         self.progress.update(self.task, completed=round(p.fraction * 1000), rows=rows, rate=per_second)
 
 
+def _interactive() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def _confirm_retention(plan: PartitionReport) -> bool:
+    """List what the retention would detach/drop and ask (stderr/stdin); anything but y/yes is no."""
+    err = state().err
+    err.print(f"{plan.schema}: the retention would:", markup=False)
+    for action in plan.planned_retention:
+        rows = f", {action.rows:,} rows" if action.rows is not None else ""
+        err.print(f"  {action.action.removeprefix('would ')} {action.partition} "
+                  f"({(action.range_from or '')[:10]} → {(action.range_to or '')[:10]}{rows})", markup=False)
+    sys.stderr.write("Go ahead? [y/N] ")
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
 def _render_partitions(report: PartitionReport) -> None:
     """One rich table per partitioned table; each distinct detail once, as a numbered note."""
     from rich.markup import escape
@@ -157,7 +200,8 @@ def _render_partitions(report: PartitionReport) -> None:
     if not report.tables and not report.actions:
         st.console.print(f"{report.schema}: no partitioned tables in the database")
         return
-    window = f"{report.today}, this month + {report.months_ahead} ahead"
+    window = ("dry run: nothing changed; " if report.dry_run else "") + \
+        f"{report.today}, this month + {report.months_ahead} ahead"
     if report.retention_months:
         window += f", retention {report.retention_months} months" + (" + drop" if report.drop else "")
     notes: dict[str, int] = {}
@@ -174,7 +218,15 @@ def _render_partitions(report: PartitionReport) -> None:
         st.console.print(table)
     for detail, number in notes.items():
         st.console.print(f"  [dim]{number}.[/dim] {escape(detail)}")
+    if report.dry_run:
+        planned = sum(1 for a in report.actions if a.action.startswith("would "))
+        st.console.print(f"{report.schema}: dry run, {planned} planned change(s), nothing changed; "
+                         f"{report.count('exists')} partition(s) already there")
+        return
     st.console.print(f"{report.schema}: {report.changed} change(s); {report.count('exists')} partition(s) already there")
+    if report.unconfirmed:
+        st.console.print(f"[yellow]{report.schema}: {len(report.unconfirmed)} partition(s) past the retention were "
+                         "left in place: rerun with --yes to detach/drop them[/yellow]")
 
 
 def _render_backfill(report: BackfillReport) -> None:

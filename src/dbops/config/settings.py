@@ -128,6 +128,8 @@ class PartitionsSettings:
 
     ``retention_months = 0`` keeps every partition. ``max_move_rows`` caps the
     rows moved out of a default partition under its ACCESS EXCLUSIVE lock.
+    ``retention_unattended``: apply the retention without ``--yes`` (cron) on
+    a table where a confirmed run of that retention already happened.
     """
 
     months_ahead: int = 3
@@ -136,6 +138,7 @@ class PartitionsSettings:
     retries: int = 3
     max_move_rows: int = 100_000
     backfill_lock_timeout: str = "1s"
+    retention_unattended: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ constraint names and the partitioning of partitioned tables. It returns one
 human-readable line per difference, empty when the database equals the models.
 
 Ignored: Alembic's and dbops' bookkeeping tables (``alembic_version``,
-``dbops_*``) and the partitions of partitioned tables
-(``appointment_audit_logs_p202611`` …): they are created by migrations and
-partition maintenance, not declared in the models.
+``dbops_*``), the partitions of partitioned tables
+(``appointment_audit_logs_p202611`` …) and the old partitions
+``partitions ensure --retention`` detached and kept: they are created by
+migrations and partition maintenance, not declared in the models. A table
+made by hand is drift.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from dbops.config import SchemaSettings, Settings
 from dbops.db import create_engine
 from dbops.errors import ConfigError
+from dbops.partitions import detached_partitions
 from dbops.revisions import is_bookkeeping_table, load_metadata, partition_names
 
 if TYPE_CHECKING:
@@ -36,7 +39,7 @@ def model_drift(settings: Settings, schema: SchemaSettings, url: str) -> list[st
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            partitions = partition_names(conn)
+            partitions = partition_names(conn) | detached_partitions(conn)
 
             def ignored(table: str | None) -> bool:
                 return is_bookkeeping_table(table) or table in partitions
