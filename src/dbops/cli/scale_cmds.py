@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
 
-    from dbops.backfill import BackfillProgress, BackfillReport
+    from dbops.backfill import BackfillProgress, BackfillReport, JobStatus
     from dbops.config import SchemaSettings
     from dbops.partitions import PartitionReport
 
@@ -96,9 +96,11 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
     @app.command("backfill")
     def backfill_cmd(
         schema: Annotated[str, typer.Argument(help="healthcare or fashion (picks the database).", show_default=False)],
-        table: Annotated[str, typer.Argument(help="The table (or schema.table) to backfill.", show_default=False)],
-        set_expr: Annotated[str, typer.Option(
-            "--set", help='Assignments, e.g. "email_lower = lower(email)".', show_default=False)],
+        table: Annotated[str | None, typer.Argument(
+            help="The table (or schema.table) to backfill.", show_default=False)] = None,
+        set_expr: Annotated[str | None, typer.Option(
+            "--set", help='Assignments, e.g. "email_lower = lower(email)" (any SQL expression).',
+            show_default=False)] = None,
         where: Annotated[str | None, typer.Option(
             "--where", help='Only rows matching, e.g. "email_lower IS NULL".', show_default=False)] = None,
         batch_size: Annotated[int, typer.Option("--batch-size", help="Keys per batch (one transaction each).")] = 1000,
@@ -106,24 +108,47 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         job: Annotated[str | None, typer.Option(
             "--job", help="Job name in dbops_backfill_progress (default: TABLE:COLUMNS); rerun to resume.",
             show_default=False)] = None,
+        restart: Annotated[bool, typer.Option(
+            "--restart", help="Start the job over (forget its progress; takes the --set/--where given).")] = False,
+        show_status: Annotated[bool, typer.Option(
+            "--status", help="List the backfill jobs of SCHEMA's database and how far each got.")] = False,
         lock_timeout: Annotated[str | None, typer.Option(
             "--lock-timeout", help="lock_timeout of each batch (default: [tool.dbops.partitions] backfill_lock_timeout).",
             show_default=False)] = None,
         database_url: DatabaseUrlOpt = None,
         fmt: TextJsonOpt = None,
     ) -> None:
-        """Online batched backfill of a column (expand → migrate → contract); resumable."""
-        from dbops.backfill import backfill
+        """Online batched backfill of a column (expand → migrate → contract); resumable.
+
+        \b
+          dbops backfill SCHEMA TABLE --set "col = expr" [--where COND]   run or resume a job
+          dbops backfill SCHEMA --status                                 the jobs and their progress
+        """
+        from dbops.backfill import backfill, backfill_status
 
         st = state()
         chosen = _text_or_json(fmt)
         sch = st.settings.schema(schema)
+        if show_status:
+            if table or set_expr or where or restart:
+                raise UsageError("--status takes only SCHEMA", hint=f"dbops backfill {schema} --status")
+            url = st.url_for(sch, database_url, single=True)
+            jobs = backfill_status(url)
+            if chosen is OutputFormat.json:
+                sys.stdout.write(json.dumps({"jobs": [j.to_dict() for j in jobs]}, indent=2, default=str) + "\n")
+            else:
+                _render_jobs(sch.name, jobs)
+            return
+        if not table or not set_expr:
+            raise UsageError("dbops backfill needs TABLE and --set",
+                             hint=f'e.g. dbops backfill {schema} users --set "email_lower = lower(email)" '
+                             f"(or dbops backfill {schema} --status)")
         url = st.url_for(sch, database_url, single=True)
         with _BackfillBar(st.err, disabled=st.quiet) as bar:
             report = backfill(
                 url, table, set_expr, where=where, batch_size=batch_size, sleep_ms=sleep,
                 lock_timeout=lock_timeout or st.settings.partitions.backfill_lock_timeout,
-                job_name=job, progress=bar.update,
+                job_name=job, progress=bar.update, restart=restart,
             )
         if chosen is OutputFormat.json:
             sys.stdout.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
@@ -229,6 +254,28 @@ def _render_partitions(report: PartitionReport) -> None:
                          "left in place: rerun with --yes to detach/drop them[/yellow]")
 
 
+def _render_jobs(schema: str, jobs: list[JobStatus]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    st = state()
+    if not jobs:
+        st.console.print(f"{schema}: no backfill job has run on this database")
+        return
+    table = Table(title=f"{schema}: backfill jobs", title_justify="left")
+    for header in ("job", "state", "progress", "rows", "batches", "updated", "statement"):
+        table.add_column(header, justify="right" if header in ("progress", "rows", "batches") else "left",
+                         overflow="fold")
+    style = {"finished": "green", "running": "cyan", "stopped": "yellow", "not started": "dim"}
+    for job in jobs:
+        fraction = job.fraction
+        progress = "?" if fraction is None else f"{fraction:.0%}"
+        updated = f"{job.updated_at:%Y-%m-%d %H:%M}" if job.updated_at is not None else ""
+        table.add_row(escape(job.job), f"[{style[job.state]}]{job.state}[/{style[job.state]}]", progress,
+                      f"{job.rows_done:,}", f"{job.batches:,}", updated, escape(job.statement))
+    st.console.print(table)
+
+
 def _render_backfill(report: BackfillReport) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -238,7 +285,8 @@ def _render_backfill(report: BackfillReport) -> None:
     if report.already_finished:
         status = "[green]already finished[/green] (nothing to do; --job NAME starts a new run)"
     elif report.finished:
-        status = "[green]finished[/green]" + (" (resumed)" if report.resumed else "")
+        status = "[green]finished[/green]" + (" (resumed)" if report.resumed else "") + \
+            (" (started over)" if report.restarted else "")
     else:
         status = "[yellow]stopped[/yellow] — rerun the same command to resume"
     rows = [
