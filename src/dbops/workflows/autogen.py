@@ -420,7 +420,7 @@ class _Rewriter:
     def create_index(self, op: ops.CreateIndexOp) -> None:
         kw = {**op.kw, "postgresql_concurrently": True}
         # An earlier build that timed out leaves an INVALID index of that name: drop it first.
-        self.online.block.append(ops.DropIndexOp(op.index_name, table_name=op.table_name, schema=op.schema,
+        self.online.block.append(ops.DropIndexOp(str(op.index_name), table_name=op.table_name, schema=op.schema,
                                                  postgresql_concurrently=True, if_exists=True))
         self.online.block.append(ops.CreateIndexOp(op.index_name, op.table_name, op.columns, schema=op.schema,
                                                    unique=op.unique, **kw))
@@ -439,7 +439,8 @@ class _Rewriter:
 
     def unique(self, op: ops.CreateUniqueConstraintOp) -> None:
         table = op.table_name
-        name = op.constraint_name or object_name(table, *op.columns, suffix="key")
+        name = str(op.constraint_name) if isinstance(op.constraint_name, str) else \
+            object_name(table, *op.columns, suffix="key")
         self.online.block.append(ops.DropIndexOp(name, table_name=table, schema=op.schema,
                                                  postgresql_concurrently=True, if_exists=True))
         self.online.block.append(ops.CreateIndexOp(name, table, list(op.columns), schema=op.schema, unique=True,
@@ -450,7 +451,7 @@ class _Rewriter:
 
     def not_valid(self, op: ops.CreateForeignKeyOp | ops.CreateCheckConstraintOp) -> None:
         table = op.source_table if isinstance(op, ops.CreateForeignKeyOp) else op.table_name
-        name = op.constraint_name
+        name = op.constraint_name if isinstance(op.constraint_name, str) else None
         if name is None:
             if isinstance(op, ops.CreateForeignKeyOp):
                 name = object_name(table, *op.local_cols, suffix="fkey")
@@ -567,6 +568,7 @@ def rewrite(script: ops.MigrationScript, *, existing: Collection[str], renames: 
     ``existing``: the tables at head; ``next_id(previous)`` the id after ``previous``.
     """
     rewriter = _Rewriter(frozenset(existing), list(renames), schema, is_volatile)
+    assert script.upgrade_ops is not None  # autogenerate always fills it
     rewriter.run(script.upgrade_ops)
     built = [r for r in (rewriter.expand, rewriter.online, rewriter.contract) if not r.empty]
     message = script.message or ""
@@ -633,7 +635,7 @@ def check_constraint_ops(connection: Any, metadata: Any, existing: Collection[st
 def add_to_table(upgrade_ops: ops.UpgradeOps, new_ops: Iterable[ops.MigrateOperation]) -> None:
     """Put table-level operations in their table's ModifyTableOps (created when missing)."""
     for op in new_ops:
-        table = getattr(op, "table_name", None)
+        table = str(getattr(op, "table_name", ""))
         target = next((t for t in _table_ops(upgrade_ops) if t.table_name == table), None)
         if target is None:
             target = ops.ModifyTableOps(table, [])
