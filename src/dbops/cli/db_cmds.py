@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dbops.cli.common import OutputFormat, SchemaArg, state
+from dbops.cli.tables import print_table
 
 if TYPE_CHECKING:
     from dbops.localdb import ClusterStatus
@@ -84,4 +85,4 @@ def _print_status(status: ClusterStatus, fmt: OutputFormat | None) -> None:
         table.add_row("socket", f"{status.socket_dir} (port {status.port})")
     if status.pid:
         table.add_row("pid", str(status.pid))
-    st.console.print(table)
+    print_table(st.console, table)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dbops.cli.common import DatabaseUrlOpt, OutputFormat, SchemaArg, state
+from dbops.cli.tables import print_table
 from dbops.errors import UsageError
 
 if TYPE_CHECKING:
@@ -240,7 +241,7 @@ def _render_partitions(report: PartitionReport) -> None:
             note = str(notes.setdefault(a.detail, len(notes) + 1)) if a.detail else ""
             table.add_row(escape(a.partition or ""), f"[{style}]{a.action}[/{style}]", span,
                           "" if a.rows is None else f"{a.rows:,}", escape(a.lock or ""), note)
-        st.console.print(table)
+        print_table(st.console, table)
     for detail, number in notes.items():
         st.console.print(f"  [dim]{number}.[/dim] {escape(detail)}")
     if report.dry_run:
@@ -273,7 +274,7 @@ def _render_jobs(schema: str, jobs: list[JobStatus]) -> None:
         updated = f"{job.updated_at:%Y-%m-%d %H:%M}" if job.updated_at is not None else ""
         table.add_row(escape(job.job), f"[{style[job.state]}]{job.state}[/{style[job.state]}]", progress,
                       f"{job.rows_done:,}", f"{job.batches:,}", updated, escape(job.statement))
-    st.console.print(table)
+    print_table(st.console, table)
 
 
 def _render_backfill(report: BackfillReport) -> None:
@@ -302,4 +303,4 @@ def _render_backfill(report: BackfillReport) -> None:
     ]
     for key, value in rows:
         table.add_row(f"[bold]{key}[/bold]", value)
-    st.console.print(table)
+    print_table(st.console, table)

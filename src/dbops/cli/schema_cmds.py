@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dbops.cli.common import DatabaseUrlOpt, OutputFormat, SchemaArg, emit_report, state
+from dbops.cli.tables import print_table
 from dbops.config import display_path
 from dbops.errors import RefusedError, UsageError
 
@@ -354,7 +355,7 @@ def _print_deploy(report: Any) -> None:
     table.add_column("attempts", justify="right")
     for applied in report.applied:
         table.add_row(applied.revision, applied.file, f"{applied.seconds:.2f}", str(applied.attempts))
-    st.console.print(table)
+    print_table(st.console, table)
 
 
 def _print_status(result: Any) -> None:
@@ -379,7 +380,7 @@ def _print_status(result: Any) -> None:
         table.add_row("drift", escape("\n".join(result.drift)) or "none")
     else:
         table.add_row("drift", escape(result.drift_note or "not checked"))
-    st.console.print(table)
+    print_table(st.console, table)
 
 
 def _revs(revs: Any) -> str:
@@ -464,7 +465,7 @@ def _seed(selected: list[SchemaSettings], *, fmt: OutputFormat, database_url: st
             table.add_column("rows", justify="right")
             for name, count in result.counts.items():
                 table.add_row(name, str(count))
-            st.console.print(table)
+            print_table(st.console, table)
     for result in results:
         _show_generated_password(result.schema, password, result.admin_hash_stored)
 
