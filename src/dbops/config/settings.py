@@ -77,6 +77,8 @@ class IndexesSettings:
     int4_pk_min_rows: int = 10_000_000
     int4_pk_percent: float = 50.0
     unused_index_max_scans: int = 0
+    #: an index younger than this (when dbops can tell its age) is not reported unused: it had no time to be
+    unused_index_min_age_days: float = 7.0
     seq_scan_min_rows: int = 10_000
     seq_scan_min_count: int = 100
     bloat_min_bytes: int = 10 * 1024 * 1024
