@@ -253,3 +253,20 @@ def test_the_shadow_database_keeps_the_dev_databases_extras_out(tmp_path, projec
     status = dbops("status", "healthcare", "--database-url", healthcare_db, "--format", "json", env=proj.env)
     drift = json.loads(status.stdout)["schemas"][0]["drift"]
     assert drift == ["table scratch_by_hand: in the database, not in the models"]
+
+
+def test_check_all_drift_points_at_the_models_line(pets, pg_server):
+    """`check all` compares the models with a shadow database; each difference points at the model's line."""
+    from dbops.workflows.check_all import check_drift
+
+    pets.use(PETS_SAFE)
+    settings = pets.project.settings()
+    report = check_drift(settings, settings.schema("demo"), admin_url=pg_server.admin_url)
+
+    by_message = {f.message.split(": ", 2)[2]: f for f in report.findings}
+    born = by_message["column pets.born: in the models, missing in the database"]
+    source = Path(born.file).read_text().splitlines()
+    assert source[born.line - 1].strip().startswith("born: Mapped[str]")
+    toys = by_message["table toys: in the models, missing in the database"]
+    assert source[toys.line - 1].startswith("class Toy(")
+    assert {f.rule for f in report.findings} == {"model-drift"}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dbops.cli.common import DatabaseUrlOpt, OutputFormat, SchemaArg, emit_report, state
+from dbops.cli.common import DatabaseUrlOpt, FormatOpt, OutputFormat, SchemaArg, emit_report, state
 from dbops.cli.tables import print_table
 from dbops.config import display_path
 from dbops.errors import RefusedError, UsageError
@@ -123,21 +123,33 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
     @app.command("status")
     def status_cmd(
         schema: SchemaArg = None,
-        fmt: TextJsonOpt = None,
+        fmt: FormatOpt = None,
         no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip the models-vs-database comparison.")] = False,
         database_url: DatabaseUrlOpt = None,
     ) -> None:
-        """Current vs head revision, pending revisions, drift, edited applied revisions (exit 1 unless up to date)."""
+        """Current vs head revision, pending revisions, drift, edited applied revisions (exit 1 unless up to date).
+
+        --format json adds the findings to the status; sarif and github give one finding per
+        pending revision, edited revision file and difference (at the model's file and line).
+        """
+        from dbops.findings import Report
         from dbops.workflows.status import status
 
         st = state()
         results = []
+        report = Report()
         for sch in st.schemas(schema):
             url = st.url_for(sch, database_url, single=schema is not None)
-            results.append(status(st.settings, sch, url, check_drift=not no_drift))
-        if st.output_format(fmt) is OutputFormat.json:
-            payload = {"up_to_date": all(r.up_to_date for r in results), "schemas": [r.to_dict() for r in results]}
+            result = status(st.settings, sch, url, check_drift=not no_drift)
+            results.append(result)
+            report.extend(result.report(st.settings, sch))
+        chosen = st.output_format(fmt)
+        if chosen is OutputFormat.json:
+            payload = {"up_to_date": all(r.up_to_date for r in results), "schemas": [r.to_dict() for r in results],
+                       "findings": report.to_dict()["findings"]}
             sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        elif chosen in (OutputFormat.sarif, OutputFormat.github):
+            emit_report(report, chosen, rule_docs=_STATUS_RULES)
         else:
             for result in results:
                 _print_status(result)
@@ -263,6 +275,12 @@ def _describe_types(value: GenerateResult) -> str:
     shown = display_path(value.path, state().settings.root)
     return f"{shown} regenerated" if value.changed else f"{shown} unchanged"
 
+
+_STATUS_RULES = {
+    "revision-pending": "A revision file is not applied to the database yet (dbops migrate / dbops deploy).",
+    "revision-edited": "An applied revision file was edited (or deleted) after it was applied.",
+    "model-drift": "The database (or the migrations) differ from the SQLAlchemy models.",
+}
 
 _ROLE_NOTE = {
     "expand": "expand: instant changes, one transaction",

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 
 from dbops.budgets import budgets_path, check_static, load_project_budgets
 from dbops.config import SchemaSettings, Settings, display_path
-from dbops.drift import model_drift
+from dbops.drift import drift_finding, model_drift
 from dbops.findings import Finding, Report, Severity
 from dbops.typegen import generate
 from dbops.workflows.locks import lint_schema_revisions
@@ -118,10 +118,6 @@ def check_drift(
     """Compare the models with a shadow database migrated to head (``model-drift`` errors)."""
     with shadow_database(settings, schema, admin_url=admin_url, env=env) as url:
         differences = model_drift(settings, schema, url)
-    findings = [
-        Finding("model-drift", Severity.ERROR, f"{schema.name}: the migrations differ from the models: {difference}",
-                object=schema.name, check="drift",
-                fix=f"dbops migrate create {schema.name} <name> (or fix the models)")
-        for difference in differences
-    ]
+    findings = [drift_finding(settings, schema, difference, "the migrations differ from the models")
+                for difference in differences]
     return Report(findings, {"differences": len(differences)})
