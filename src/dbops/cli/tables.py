@@ -19,11 +19,34 @@ if TYPE_CHECKING:
 
 
 def fits(console: Console, table: Table) -> bool:
-    """Whether ``table`` fits the console's width without wrapping any cell."""
+    """Whether ``table`` reads well at the console's width.
+
+    Yes when its natural width fits; also when every column can keep its
+    longest word whole and no cell would wrap onto more than three lines with
+    the room left shared out the way rich does (in proportion to what each
+    column would like beyond its longest word).
+    """
     from rich.measure import Measurement
 
     unbounded = console.options.update(width=10_000, max_width=10_000)  # the natural width, not the clamped one
-    return Measurement.get(console, unbounded, table).maximum <= console.width
+    natural = Measurement.get(console, unbounded, table).maximum
+    if natural <= console.width:
+        return True
+    cells = [[_plain(column.header), *(_plain(cell) for cell in column._cells)] for column in table.columns]
+    widest = [max((len(line) for cell in column for line in cell.split("\n")), default=0) for column in cells]
+    longest_word = [max((len(word) for cell in column for word in cell.split()), default=0) for column in cells]
+    overhead = natural - sum(widest)
+    room = console.width - overhead - sum(longest_word)
+    if room < 0:
+        return False
+    wants = [w - m for w, m in zip(widest, longest_word, strict=True)]
+    total_wants = sum(wants) or 1
+    for column, minimum, want in zip(cells, longest_word, wants, strict=True):
+        width = max(1, minimum + room * want // total_wants)
+        for cell in column:
+            if sum(-(-max(len(line), 1) // width) for line in cell.split("\n")) > 3:
+                return False
+    return True
 
 
 def print_table(console: Console, table: Table) -> None:
@@ -36,7 +59,7 @@ def print_table(console: Console, table: Table) -> None:
     if table.title:
         title = table.title if isinstance(table.title, str) else str(table.title)
         console.print(f"[bold]{title}[/bold]" if isinstance(table.title, str) else Text(title, style="bold"))
-    headers = [_plain(column.header) for column in table.columns]
+    headers = [" ".join(_plain(column.header).split()) for column in table.columns]
     label_width = max((len(h) for h in headers[1:]), default=0)
     room = max(20, console.width - label_width - 4)  # what is left for a value beside its label
     for row in zip(*(column._cells for column in table.columns), strict=False):
@@ -51,9 +74,13 @@ def print_table(console: Console, table: Table) -> None:
                     label = " " * label_width
 
 
-def _plain(header: RenderableType) -> str:
-    text = header.plain if hasattr(header, "plain") else str(header)
-    return " ".join(text.split())
+def _plain(cell: RenderableType) -> str:
+    """A header or cell as plain text (markup rendered away), lines kept."""
+    from rich.text import Text  # here, not at the top: the CLI imports this module at start-up
+
+    if isinstance(cell, str):
+        return Text.from_markup(cell).plain
+    return cell.plain if isinstance(cell, Text) else str(cell)
 
 
 def _line(cell: RenderableType) -> RenderableType:
