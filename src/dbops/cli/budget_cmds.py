@@ -118,10 +118,9 @@ def _with_progress(st: Any, total: int, work: Any) -> Report:
     """Run ``work(progress)`` with a rich progress bar on stderr (hidden with --quiet or nothing to measure)."""
     if total == 0 or st.quiet:
         return work(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from dbops.cli.progress import progress_bar
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=st.err, transient=True) as bar:
+    with progress_bar(st.err, "queries") as bar:
         task = bar.add_task("measuring", total=total)
         started = [False]
 

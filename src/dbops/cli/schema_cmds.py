@@ -490,15 +490,13 @@ def _seed(selected: list[SchemaSettings], *, fmt: OutputFormat, database_url: st
 
 def _seed_at_scale(selected: list[SchemaSettings], *, scale: int, seed_value: int, append: bool, force: bool,
                    database_url: str | None, single: bool) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from dbops.cli.progress import progress_bar
     from dbops.scale import seed_at_scale
 
     st = state()
     for sch in selected:
         url = st.url_for(sch, database_url, single=single)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=st.err, transient=True) as progress:
+        with progress_bar(st.err, "rows") as progress:
             counts = seed_at_scale(st.settings, sch, url, scale=scale, seed=seed_value, append=append, force=force,
                                    progress=None if st.quiet else _table_progress(progress, sch.name))
         st.console.print(f"{sch.name}: {_counts(dict(counts or {}))}", markup=False)
