@@ -35,7 +35,8 @@ def _items(url: str, rows: int = ROWS) -> None:
 
 def _scalar(url: str, sql: str, *args):
     with psycopg.connect(url) as conn:
-        return conn.execute(sql, args).fetchone()[0]
+        row = conn.execute(sql, args).fetchone()
+        return row[0] if row else None  # None: no row yet (the progress table exists before the job's row)
 
 
 class Writer(threading.Thread):

@@ -154,7 +154,7 @@ def print_catalog(console: Any) -> None:
         if number:
             console.print()
         print_table(console, table)
-    console.print("`dbops rules ID` prints one rule's documentation; `dbops rules --markdown` all of them.",
+    console.print("`dbops rules ID` prints one rule's documentation,\n`dbops rules --markdown` all of them.",
                   style="dim", markup=False)
 
 
