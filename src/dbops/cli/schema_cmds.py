@@ -149,7 +149,7 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
                        "findings": report.to_dict()["findings"]}
             sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         elif chosen in (OutputFormat.sarif, OutputFormat.github):
-            emit_report(report, chosen, rule_docs=_STATUS_RULES)
+            emit_report(report, chosen)
         else:
             for result in results:
                 _print_status(result)
@@ -275,12 +275,6 @@ def _describe_types(value: GenerateResult) -> str:
     shown = display_path(value.path, state().settings.root)
     return f"{shown} regenerated" if value.changed else f"{shown} unchanged"
 
-
-_STATUS_RULES = {
-    "revision-pending": "A revision file is not applied to the database yet (dbops migrate / dbops deploy).",
-    "revision-edited": "An applied revision file was edited (or deleted) after it was applied.",
-    "model-drift": "The database (or the migrations) differ from the SQLAlchemy models.",
-}
 
 _ROLE_NOTE = {
     "expand": "expand: instant changes, one transaction",
