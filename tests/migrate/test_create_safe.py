@@ -270,3 +270,30 @@ def test_check_all_drift_points_at_the_models_line(pets, pg_server):
     toys = by_message["table toys: in the models, missing in the database"]
     assert source[toys.line - 1].startswith("class Toy(")
     assert {f.rule for f in report.findings} == {"model-drift"}
+
+
+def test_enum_labels_added_in_the_models_are_added_online(pets, dbops, empty_db, sql):
+    """Alembic does not compare enum labels; migrate create adds them (IF NOT EXISTS, in place, committed alone)."""
+    env = pets.project.env
+    with_kind = PETS_V1 + '    kind: Mapped[str | None] = mapped_column(sa.Enum("cat", "dog", name="pet_kind"))\n'
+    pets.use(with_kind)
+    first = dbops("migrate", "create", "demo", "kind", "--database-url", empty_db, env=env)
+    assert first.exit_code == 0, first.output
+    assert dbops("migrate", "demo", "--database-url", empty_db, "--no-generate", env=env).exit_code == 0
+
+    pets.use(with_kind.replace('"cat", "dog"', '"cat", "bird", "dog"'))
+    result = dbops("migrate", "create", "demo", "birds", "--database-url", empty_db, env=env)
+
+    assert result.exit_code == 0, result.output
+    assert "✓ no findings" in result.stdout
+    (created,) = [name for name in pets.files() if "birds" in name]
+    text = (pets.project.versions / created).read_text()
+    assert "ALTER TYPE pet_kind ADD VALUE IF NOT EXISTS 'bird' AFTER 'cat'" in text and "autocommit_block" in text
+    assert dbops("deploy", "demo", "--database-url", empty_db, env=env).exit_code == 0
+    assert sql(empty_db, "SELECT array_agg(enumlabel ORDER BY enumsortorder)::text FROM pg_enum "
+                         "WHERE enumtypid = 'pet_kind'::regtype") == [("{cat,bird,dog}",)]
+
+    pets.use(with_kind.replace('"cat", "dog"', '"dog", "cat", "bird"'))  # a reorder cannot be done in place
+    reordered = dbops("migrate", "create", "demo", "reorder", "--database-url", empty_db, env=env)
+    assert reordered.exit_code == 0 and "no changes" in reordered.stdout
+    assert "cannot do that in place" in reordered.stderr

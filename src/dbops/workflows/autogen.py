@@ -281,6 +281,7 @@ class _Revision:
     body: list[ops.MigrateOperation] = field(default_factory=list)  # the revision's own transaction
     originals: list[ops.MigrateOperation] = field(default_factory=list)  # reversed for downgrade()
     downgrade_extra: list[ops.MigrateOperation] = field(default_factory=list)  # run first in downgrade()
+    downgrade_last: list[ops.MigrateOperation] = field(default_factory=list)  # run last (types the columns used)
 
     @property
     def empty(self) -> bool:
@@ -293,6 +294,8 @@ class _Rewriter:
     renames: list[ColumnRename]
     schema: str
     is_volatile: Callable[[str], bool]
+    enum_values: list[ops.MigrateOperation] = field(default_factory=list)  # ALTER TYPE … ADD VALUE, online first
+    enum_types: set[str] = field(default_factory=set)  # native enum types that exist, or that this change creates
     expand: _Revision = field(default_factory=lambda: _Revision("expand"))
     online: _Revision = field(default_factory=lambda: _Revision("online"))
     contract: _Revision = field(default_factory=lambda: _Revision("contract"))
@@ -301,7 +304,11 @@ class _Rewriter:
     dropped_tables: set[str] = field(default_factory=set)
 
     def run(self, upgrade_ops: ops.UpgradeOps) -> None:
+        # New enum labels first, each committed on its own: an index or a default below may use them.
+        self.online.block.extend(self.enum_values)
         for op in upgrade_ops.ops:
+            if isinstance(op, ops.CreateTableOp):  # create_table creates the enum types of its columns
+                self.enum_types.update(name for name, _ in _native_enums(op.columns))
             if isinstance(op, ops.DropTableOp):
                 self.dropped_tables.add(op.table_name)
             if isinstance(op, ops.ModifyTableOps):
@@ -374,9 +381,19 @@ class _Rewriter:
                       f"({self.backfill_command(table, column.name, '<expression>')}), then "
                       f"`dbops migrate create {self.schema} {column.name}_not_null` makes it NOT NULL through a "
                       "validated CHECK.")
+        self.create_enum_types([column])
         self.expand.body.append(ops.AddColumnOp(table, copy, schema=op.schema))
         self.expand.body.extend(later)
         self.expand.originals.append(op)
+
+    def create_enum_types(self, columns: Iterable[Any]) -> None:
+        """CREATE TYPE for a native enum a new column of an existing table needs (add_column does not)."""
+        for name, labels in _native_enums(columns):
+            if name in self.enum_types:
+                continue
+            self.enum_types.add(name)
+            self.expand.body.append(SQLOp(f"CREATE TYPE {quote(name)} AS ENUM ({', '.join(map(_literal, labels))})"))
+            self.expand.downgrade_last.append(SQLOp(f"DROP TYPE IF EXISTS {quote(name)}"))
 
     def alter_column(self, op: ops.AlterColumnOp) -> None:
         becomes_not_null = op.modify_nullable is False and op.existing_nullable is not False
@@ -492,6 +509,7 @@ class _Rewriter:
                   f"Step 2, after this deploy: {backfill}\n"
                   "Step 3, once no deployed code uses the old name: the contract revision drops the trigger and "
                   f"{old}.")
+        self.create_enum_types([column])
         self.expand.body.append(ops.AddColumnOp(table, column))
         self.expand.body.extend(create_sync)
         self.expand.downgrade_extra.extend([*drop_sync, ops.DropColumnOp(table, new)])
@@ -562,12 +580,18 @@ def _default_sql(default: Any) -> str | None:
 
 
 def rewrite(script: ops.MigrationScript, *, existing: Collection[str], renames: Iterable[ColumnRename],
-            schema: str, is_volatile: Callable[[str], bool], next_id: Callable[[str], str]) -> GeneratedScripts:
+            schema: str, is_volatile: Callable[[str], bool], next_id: Callable[[str], str],
+            enum_values: Iterable[ops.MigrateOperation] = (), enum_types: Collection[str] = (),
+            notes: Iterable[str] = ()) -> GeneratedScripts:
     """The lock-safe revisions for ``script``'s operations (see the module docstring).
 
-    ``existing``: the tables at head; ``next_id(previous)`` the id after ``previous``.
+    ``existing``: the tables at head; ``next_id(previous)`` the id after ``previous``;
+    ``enum_values``: the ``ALTER TYPE … ADD VALUE`` of :func:`enum_changes`.
     """
-    rewriter = _Rewriter(frozenset(existing), list(renames), schema, is_volatile)
+    rewriter = _Rewriter(frozenset(existing), list(renames), schema, is_volatile, list(enum_values),
+                         set(enum_types))
+    for text in notes:
+        rewriter.note(rewriter.expand, text)
     assert script.upgrade_ops is not None  # autogenerate always fills it
     rewriter.run(script.upgrade_ops)
     built = [r for r in (rewriter.expand, rewriter.online, rewriter.contract) if not r.empty]
@@ -582,6 +606,7 @@ def rewrite(script: ops.MigrationScript, *, existing: Collection[str], renames: 
         # Expand: undo dbops' own steps (the rename trigger) before Alembic's; contract: after (the column first).
         downgrade_ops = [*revision.downgrade_extra, *downgrade] if revision.role != "contract" else \
             [*downgrade, *revision.downgrade_extra]
+        downgrade_ops += revision.downgrade_last
         first = not out
         rev_id = script.rev_id if first else next_id(out[-1].rev_id or "")
         out.append(ops.MigrationScript(
@@ -630,6 +655,66 @@ def check_constraint_ops(connection: Any, metadata: Any, existing: Collection[st
             sa.Table(table, sa.MetaData(), reflected)
             out.append(ops.DropConstraintOp.from_constraint(reflected))
     return out
+
+
+def enum_changes(connection: Any, metadata: Any) -> tuple[list[ops.MigrateOperation], list[str]]:
+    """Labels the models add to existing native enum types (``ADD VALUE IF NOT EXISTS``, in their place),
+    and notes for what PostgreSQL cannot do in place (a label removed, renamed or moved).
+
+    Alembic's autogenerate does not compare enum labels; ``dbops status`` does (drift).
+    """
+    import sqlalchemy as sa
+
+    wanted: dict[str, list[str]] = {}
+    for table in metadata.tables.values():
+        for column in table.columns:
+            if isinstance(column.type, sa.Enum) and column.type.native_enum and column.type.name:
+                wanted[column.type.name] = list(column.type.enums)
+    rows = connection.exec_driver_sql(
+        "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_type t "
+        "JOIN pg_enum e ON e.enumtypid = t.oid WHERE t.typnamespace = 'public'::regnamespace GROUP BY t.typname"
+    ).fetchall()
+    found = {name: list(labels) for name, labels in rows}
+    out: list[ops.MigrateOperation] = []
+    notes = []
+    for name, labels in sorted(wanted.items()):
+        old = found.get(name)
+        if old is None or old == labels:
+            continue
+        if [label for label in labels if label in old] != old:
+            notes.append(f"enum {name}: the models remove, rename or reorder labels ({', '.join(old)} -> "
+                         f"{', '.join(labels)}); PostgreSQL cannot do that in place: write it by hand (a new type "
+                         "and a column swap) — nothing was generated for it.")
+            continue
+        for index, label in enumerate(labels):
+            if label in old:
+                continue
+            place = f" AFTER {_literal(labels[index - 1])}" if index else f" BEFORE {_literal(labels[1])}"
+            out.append(SQLOp(f"ALTER TYPE {quote(name)} ADD VALUE IF NOT EXISTS {_literal(label)}{place}"))
+    return out, notes
+
+
+def _native_enums(columns: Iterable[Any]) -> list[tuple[str, list[str]]]:
+    """(type name, labels) of the native PostgreSQL enum types of ``columns`` (those SQLAlchemy would create)."""
+    import sqlalchemy as sa
+
+    out = []
+    for column in columns:
+        kind = getattr(column, "type", None)
+        if isinstance(kind, sa.Enum) and kind.native_enum and kind.name and getattr(kind, "create_type", True):
+            out.append((str(kind.name), list(kind.enums)))
+    return out
+
+
+def existing_enum_types(connection: Any) -> set[str]:
+    """The enum types of ``public`` at head."""
+    rows = connection.exec_driver_sql(
+        "SELECT typname FROM pg_type WHERE typtype = 'e' AND typnamespace = 'public'::regnamespace").fetchall()
+    return {r[0] for r in rows}
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def add_to_table(upgrade_ops: ops.UpgradeOps, new_ops: Iterable[ops.MigrateOperation]) -> None:

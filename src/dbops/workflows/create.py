@@ -210,7 +210,10 @@ class _Decisions:
         existing = _existing_tables(connection)
         metadata = load_metadata(self.schema.models)
         autogen.add_to_table(script.upgrade_ops, autogen.check_constraint_ops(connection, metadata, existing))
-        if script.upgrade_ops.is_empty():
+        enum_values, enum_notes = autogen.enum_changes(connection, metadata)
+        for note in enum_notes:
+            self.warn(f"{self.schema.name}: {note}")
+        if script.upgrade_ops.is_empty() and not enum_values:
             directives[:] = []
             return
         changes = autogen.plan_changes(script.upgrade_ops, self.renames)
@@ -220,7 +223,8 @@ class _Decisions:
         drops = [d for d in changes.drops if (d.table, d.column) not in renamed]
         self._decide_drops(drops)
         generated = autogen.rewrite(script, existing=existing, renames=self.renames, schema=self.schema.name,
-                                    is_volatile=lambda sql: _is_volatile(connection, sql), next_id=_next_id)
+                                    is_volatile=lambda sql: _is_volatile(connection, sql), next_id=_next_id,
+                                    enum_values=enum_values, enum_types=autogen.existing_enum_types(connection))
         self.roles = generated.roles
         self.result.renames = [str(r) for r in self.renames]
         self.result.notes = generated.notes
@@ -241,12 +245,15 @@ class _Decisions:
             if self.confirm(f"{question} (yes: {flag}, an online rename that keeps the data; no: drop and add)"):
                 self.renames.append(suspect.rename())
             return
-        if self.confirm is None and not self.accept_data_loss:
-            raise RefusedError(
-                f"{self.schema.name}: {question} dbops does not generate table renames. Nothing was written",
-                hint="write the rename by hand (rename + a view with the old name, dropped in a contract revision), "
-                f"or pass --accept-data-loss to drop {suspect.old} and create {suspect.new}",
-            )
+        if self.confirm is not None or self.accept_data_loss:
+            self.warn(f"{self.schema.name}: {suspect.describe()}: dbops does not generate table renames; "
+                      f"this revision drops {suspect.old} and creates {suspect.new}")
+            return
+        raise RefusedError(
+            f"{self.schema.name}: {question} dbops does not generate table renames. Nothing was written",
+            hint="write the rename by hand (rename + a view with the old name, dropped in a contract revision), "
+            f"or pass --accept-data-loss to drop {suspect.old} and create {suspect.new}",
+        )
 
     def _decide_drops(self, drops: list[Drop]) -> None:
         losses = _measure(self.dev_url, drops) if drops else []
