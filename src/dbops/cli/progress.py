@@ -30,6 +30,14 @@ def progress_bar(console: Console, unit: str, *, transient: bool = True, disable
             return Text("" if speed is None else f"{speed:,.0f} {unit}/s", style="progress.data.speed")
 
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeElapsedColumn(),
-        TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=transient, disable=disable,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
+        disable=disable,
     )

@@ -124,8 +124,9 @@ class ColumnRename:
         """
         match = re.fullmatch(r"\s*([A-Za-z_][\w$]*)\.([A-Za-z_][\w$]*)\s*=\s*([A-Za-z_][\w$]*)\s*", text)
         if not match:
-            raise UsageError(f"--rename {text!r} is not TABLE.OLD=NEW",
-                             hint="e.g. --rename patients.phone=mobile (a column rename)")
+            raise UsageError(
+                f"--rename {text!r} is not TABLE.OLD=NEW", hint="e.g. --rename patients.phone=mobile (a column rename)"
+            )
         return cls(*match.groups())
 
     def __str__(self) -> str:
@@ -147,8 +148,10 @@ class Suspect:
 
     def describe(self) -> str:
         if self.table is not None:
-            return f"column {self.table}.{self.old} ({self.type}) is dropped and {self.table}.{self.new} " \
-                   f"({self.type}) added"
+            return (
+                f"column {self.table}.{self.old} ({self.type}) is dropped and {self.table}.{self.new} "
+                f"({self.type}) added"
+            )
         return f"table {self.old} is dropped and table {self.new}, with the same columns, created"
 
     def rename(self) -> ColumnRename:
@@ -212,18 +215,24 @@ def plan_changes(upgrade_ops: ops.UpgradeOps, renames: Collection[ColumnRename])
                 dropped_by_table.setdefault(op.table_name, []).append(op.to_column())
     for rename in renames:
         if not any(c.name == rename.old for c in dropped_by_table.get(rename.table, [])):
-            raise UsageError(f"--rename {rename}: the change does not drop column {rename.table}.{rename.old}",
-                             hint="the database (at head) must have the old column and the models no longer")
+            raise UsageError(
+                f"--rename {rename}: the change does not drop column {rename.table}.{rename.old}",
+                hint="the database (at head) must have the old column and the models no longer",
+            )
         if not any(c.name == rename.new for c in added_by_table.get(rename.table, [])):
-            raise UsageError(f"--rename {rename}: the models add no column {rename.table}.{rename.new}",
-                             hint="rename the column in the models first")
+            raise UsageError(
+                f"--rename {rename}: the models add no column {rename.table}.{rename.new}",
+                hint="rename the column in the models first",
+            )
     for table, dropped in dropped_by_table.items():
         taken = {r.new for r in renames if r.table == table}
         for column in dropped:
             if (table, column.name) in renamed:
                 continue
-            match = next((a for a in added_by_table.get(table, [])
-                          if a.name not in taken and _type_sql(a) == _type_sql(column)), None)
+            match = next(
+                (a for a in added_by_table.get(table, []) if a.name not in taken and _type_sql(a) == _type_sql(column)),
+                None,
+            )
             if match is not None:
                 taken.add(match.name)
                 changes.suspects.append(Suspect(table, column.name, match.name, _type_sql(column)))
@@ -368,19 +377,30 @@ class _Rewriter:
         default_sql = _default_sql(default)
         if default_sql is not None and self.is_volatile(default_sql):
             copy.server_default = None
-            later.append(ops.AlterColumnOp(table, column.name, existing_type=column.type,
-                                           modify_server_default=default))
-            self.note(self.expand, f"{table}.{column.name}: the volatile default {default_sql} would rewrite the table; "
-                      "the column is added without it, the default then applies to new rows.\n"
-                      f"Backfill the existing rows: {self.backfill_command(table, column.name, default_sql)}")
-        if not column.nullable and (copy.server_default is None) and column.identity is None \
-                and column.computed is None:
+            later.append(
+                ops.AlterColumnOp(table, column.name, existing_type=column.type, modify_server_default=default)
+            )
+            self.note(
+                self.expand,
+                f"{table}.{column.name}: the volatile default {default_sql} would rewrite the table; "
+                "the column is added without it, the default then applies to new rows.\n"
+                f"Backfill the existing rows: {self.backfill_command(table, column.name, default_sql)}",
+            )
+        if (
+            not column.nullable
+            and (copy.server_default is None)
+            and column.identity is None
+            and column.computed is None
+        ):
             copy.nullable = True
-            self.note(self.expand, f"{table}.{column.name} is NOT NULL in the models: added nullable here (the "
-                      "existing rows have no value).\nBackfill it "
-                      f"({self.backfill_command(table, column.name, '<expression>')}), then "
-                      f"`dbops migrate create {self.schema} {column.name}_not_null` makes it NOT NULL through a "
-                      "validated CHECK.")
+            self.note(
+                self.expand,
+                f"{table}.{column.name} is NOT NULL in the models: added nullable here (the "
+                "existing rows have no value).\nBackfill it "
+                f"({self.backfill_command(table, column.name, '<expression>')}), then "
+                f"`dbops migrate create {self.schema} {column.name}_not_null` makes it NOT NULL through a "
+                "validated CHECK.",
+            )
         self.create_enum_types([column])
         self.expand.body.append(ops.AddColumnOp(table, copy, schema=op.schema))
         self.expand.body.extend(later)
@@ -397,37 +417,79 @@ class _Rewriter:
 
     def alter_column(self, op: ops.AlterColumnOp) -> None:
         becomes_not_null = op.modify_nullable is False and op.existing_nullable is not False
-        rest = dict(modify_type=op.modify_type, modify_server_default=op.modify_server_default,
-                    modify_comment=op.modify_comment, modify_name=op.modify_name)
-        has_rest = op.modify_type is not None or op.modify_server_default is not False \
-            or op.modify_comment is not False or op.modify_name is not None
+        rest = dict(
+            modify_type=op.modify_type,
+            modify_server_default=op.modify_server_default,
+            modify_comment=op.modify_comment,
+            modify_name=op.modify_name,
+        )
+        has_rest = (
+            op.modify_type is not None
+            or op.modify_server_default is not False
+            or op.modify_comment is not False
+            or op.modify_name is not None
+        )
         if has_rest:
-            self.expand.body.append(ops.AlterColumnOp(
-                op.table_name, op.column_name, schema=op.schema, existing_type=op.existing_type,
-                existing_server_default=op.existing_server_default, existing_nullable=op.existing_nullable,
-                existing_comment=op.existing_comment, **rest, **op.kw))
-            self.expand.originals.append(ops.AlterColumnOp(
-                op.table_name, op.column_name, schema=op.schema, existing_type=op.existing_type,
-                existing_server_default=op.existing_server_default, existing_nullable=op.existing_nullable,
-                existing_comment=op.existing_comment, **rest, **op.kw))
+            self.expand.body.append(
+                ops.AlterColumnOp(
+                    op.table_name,
+                    op.column_name,
+                    schema=op.schema,
+                    existing_type=op.existing_type,
+                    existing_server_default=op.existing_server_default,
+                    existing_nullable=op.existing_nullable,
+                    existing_comment=op.existing_comment,
+                    **rest,
+                    **op.kw,
+                )
+            )
+            self.expand.originals.append(
+                ops.AlterColumnOp(
+                    op.table_name,
+                    op.column_name,
+                    schema=op.schema,
+                    existing_type=op.existing_type,
+                    existing_server_default=op.existing_server_default,
+                    existing_nullable=op.existing_nullable,
+                    existing_comment=op.existing_comment,
+                    **rest,
+                    **op.kw,
+                )
+            )
         if not becomes_not_null:
             if op.modify_nullable is not None and not has_rest:
                 self.keep(self.expand, op)
             elif op.modify_nullable is not None:
-                self.keep(self.expand, ops.AlterColumnOp(
-                    op.table_name, op.column_name, schema=op.schema, existing_type=op.existing_type,
-                    existing_nullable=op.existing_nullable, modify_nullable=op.modify_nullable))
+                self.keep(
+                    self.expand,
+                    ops.AlterColumnOp(
+                        op.table_name,
+                        op.column_name,
+                        schema=op.schema,
+                        existing_type=op.existing_type,
+                        existing_nullable=op.existing_nullable,
+                        modify_nullable=op.modify_nullable,
+                    ),
+                )
             return
         self.set_not_null(op.table_name, op.column_name, op.existing_type, self.online)
-        self.online.originals.append(ops.AlterColumnOp(
-            op.table_name, op.column_name, schema=op.schema, existing_type=op.existing_type,
-            existing_nullable=op.existing_nullable, modify_nullable=False))
+        self.online.originals.append(
+            ops.AlterColumnOp(
+                op.table_name,
+                op.column_name,
+                schema=op.schema,
+                existing_type=op.existing_type,
+                existing_nullable=op.existing_nullable,
+                modify_nullable=False,
+            )
+        )
 
     def set_not_null(self, table: str, column: str, existing_type: Any, finish: _Revision) -> None:
         """CHECK (col IS NOT NULL) NOT VALID in expand; VALIDATE, SET NOT NULL, drop the CHECK in ``finish``."""
         check = object_name(table, column, suffix="not_null")
-        self.expand.body.append(ops.CreateCheckConstraintOp(
-            check, table, f"{quote(column)} IS NOT NULL", postgresql_not_valid=True))
+        self.expand.body.append(
+            ops.CreateCheckConstraintOp(check, table, f"{quote(column)} IS NOT NULL", postgresql_not_valid=True)
+        )
         self.expand.downgrade_extra.append(ops.DropConstraintOp(check, table, type_="check", if_exists=True))
         finish.block.append(SQLOp(f"ALTER TABLE {quote(table)} VALIDATE CONSTRAINT {quote(check)}"))
         finish.body.append(NoteOp(f"{table}.{column}: no scan, the validated {check} proves it"))
@@ -437,10 +499,18 @@ class _Rewriter:
     def create_index(self, op: ops.CreateIndexOp) -> None:
         kw = {**op.kw, "postgresql_concurrently": True}
         # An earlier build that timed out leaves an INVALID index of that name: drop it first.
-        self.online.block.append(ops.DropIndexOp(str(op.index_name), table_name=op.table_name, schema=op.schema,
-                                                 postgresql_concurrently=True, if_exists=True))
-        self.online.block.append(ops.CreateIndexOp(op.index_name, op.table_name, op.columns, schema=op.schema,
-                                                   unique=op.unique, **kw))
+        self.online.block.append(
+            ops.DropIndexOp(
+                str(op.index_name),
+                table_name=op.table_name,
+                schema=op.schema,
+                postgresql_concurrently=True,
+                if_exists=True,
+            )
+        )
+        self.online.block.append(
+            ops.CreateIndexOp(op.index_name, op.table_name, op.columns, schema=op.schema, unique=op.unique, **kw)
+        )
         self.online.originals.append(op)
 
     def drop_index(self, op: ops.DropIndexOp) -> None:
@@ -450,20 +520,31 @@ class _Rewriter:
             # DROP TABLE / DROP COLUMN (contract) drops the index with it.
             self.contract.originals.append(op)
             return
-        self.online.block.append(ops.DropIndexOp(op.index_name, table_name=table, schema=op.schema,
-                                                 postgresql_concurrently=True, if_exists=True))
+        self.online.block.append(
+            ops.DropIndexOp(
+                op.index_name, table_name=table, schema=op.schema, postgresql_concurrently=True, if_exists=True
+            )
+        )
         self.online.originals.append(op)
 
     def unique(self, op: ops.CreateUniqueConstraintOp) -> None:
         table = op.table_name
-        name = str(op.constraint_name) if isinstance(op.constraint_name, str) else \
-            object_name(table, *op.columns, suffix="key")
-        self.online.block.append(ops.DropIndexOp(name, table_name=table, schema=op.schema,
-                                                 postgresql_concurrently=True, if_exists=True))
-        self.online.block.append(ops.CreateIndexOp(name, table, list(op.columns), schema=op.schema, unique=True,
-                                                   postgresql_concurrently=True))
-        self.online.body.append(SQLOp(
-            f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} UNIQUE USING INDEX {quote(name)}"))
+        name = (
+            str(op.constraint_name)
+            if isinstance(op.constraint_name, str)
+            else object_name(table, *op.columns, suffix="key")
+        )
+        self.online.block.append(
+            ops.DropIndexOp(name, table_name=table, schema=op.schema, postgresql_concurrently=True, if_exists=True)
+        )
+        self.online.block.append(
+            ops.CreateIndexOp(
+                name, table, list(op.columns), schema=op.schema, unique=True, postgresql_concurrently=True
+            )
+        )
+        self.online.body.append(
+            SQLOp(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} UNIQUE USING INDEX {quote(name)}")
+        )
         self.online.originals.append(op)
 
     def not_valid(self, op: ops.CreateForeignKeyOp | ops.CreateCheckConstraintOp) -> None:
@@ -482,48 +563,78 @@ class _Rewriter:
 
     def rename(self, rename: ColumnRename, upgrade_ops: ops.UpgradeOps) -> None:
         """Expand: the new column + a trigger keeping both in sync; contract: drop the trigger and the old column."""
-        add = next(op for t in _table_ops(upgrade_ops) for op in t.ops
-                   if isinstance(op, ops.AddColumnOp) and op.table_name == rename.table
-                   and op.column.name == rename.new)
-        drop = next(op for t in _table_ops(upgrade_ops) for op in t.ops
-                    if isinstance(op, ops.DropColumnOp) and op.table_name == rename.table
-                    and op.column_name == rename.old)
+        add = next(
+            op
+            for t in _table_ops(upgrade_ops)
+            for op in t.ops
+            if isinstance(op, ops.AddColumnOp) and op.table_name == rename.table and op.column.name == rename.new
+        )
+        drop = next(
+            op
+            for t in _table_ops(upgrade_ops)
+            for op in t.ops
+            if isinstance(op, ops.DropColumnOp) and op.table_name == rename.table and op.column_name == rename.old
+        )
         table, old, new = rename.table, rename.old, rename.new
         column = add.column._copy()
         default, column.server_default = column.server_default, None
         column.nullable = True
-        function, trigger = object_name("dbops_sync", table, old, suffix=new), object_name("dbops_sync", old, suffix=new)
+        function, trigger = (
+            object_name("dbops_sync", table, old, suffix=new),
+            object_name("dbops_sync", old, suffix=new),
+        )
         cast = "" if _type_sql(add.column) == _type_sql(drop.to_column()) else f"::{_type_sql(add.column).lower()}"
         back = "" if not cast else f"::{_type_sql(drop.to_column()).lower()}"
         create_sync = [
-            SQLOp(_SYNC_FUNCTION.format(function=quote(function), old=quote(old), new=quote(new), cast=cast,
-                                        back=back)),
-            SQLOp(f"CREATE TRIGGER {quote(trigger)} BEFORE INSERT OR UPDATE ON {quote(table)}\n"
-                  f"    FOR EACH ROW EXECUTE FUNCTION {quote(function)}()"),
+            SQLOp(
+                _SYNC_FUNCTION.format(function=quote(function), old=quote(old), new=quote(new), cast=cast, back=back)
+            ),
+            SQLOp(
+                f"CREATE TRIGGER {quote(trigger)} BEFORE INSERT OR UPDATE ON {quote(table)}\n"
+                f"    FOR EACH ROW EXECUTE FUNCTION {quote(function)}()"
+            ),
         ]
-        drop_sync = [SQLOp(f"DROP TRIGGER IF EXISTS {quote(trigger)} ON {quote(table)}"),
-                     SQLOp(f"DROP FUNCTION IF EXISTS {quote(function)}()")]
+        drop_sync = [
+            SQLOp(f"DROP TRIGGER IF EXISTS {quote(trigger)} ON {quote(table)}"),
+            SQLOp(f"DROP FUNCTION IF EXISTS {quote(function)}()"),
+        ]
         backfill = self.backfill_command(table, new, f"{old}{cast}", where=f"{new} IS NULL AND {old} IS NOT NULL")
-        self.note(self.expand, f"rename {table}.{old} -> {new}, step 1 of 3 (expand): {new} is added and a trigger "
-                  "keeps both columns in sync while old and new code run side by side.\n"
-                  f"Step 2, after this deploy: {backfill}\n"
-                  "Step 3, once no deployed code uses the old name: the contract revision drops the trigger and "
-                  f"{old}.")
+        self.note(
+            self.expand,
+            f"rename {table}.{old} -> {new}, step 1 of 3 (expand): {new} is added and a trigger "
+            "keeps both columns in sync while old and new code run side by side.\n"
+            f"Step 2, after this deploy: {backfill}\n"
+            "Step 3, once no deployed code uses the old name: the contract revision drops the trigger and "
+            f"{old}.",
+        )
         self.create_enum_types([column])
         self.expand.body.append(ops.AddColumnOp(table, column))
         self.expand.body.extend(create_sync)
         self.expand.downgrade_extra.extend([*drop_sync, ops.DropColumnOp(table, new)])
-        self.contract.body.append(NoteOp(
-            f"rename {table}.{old} -> {new}, step 3 of 3 (contract): run it after `{backfill}` has finished and "
-            f"once no deployed code reads or writes {old}. It refuses to run while {old} holds values {new} lacks."))
-        self.contract.body.append(SQLOp(_BACKFILLED_GUARD.format(
-            table=quote(table), old=quote(old), new=quote(new), shown=f"{table}.{old}", backfill=backfill.replace("'", "''"))))
+        self.contract.body.append(
+            NoteOp(
+                f"rename {table}.{old} -> {new}, step 3 of 3 (contract): run it after `{backfill}` has finished and "
+                f"once no deployed code reads or writes {old}. It refuses to run while {old} holds values {new} lacks."
+            )
+        )
+        self.contract.body.append(
+            SQLOp(
+                _BACKFILLED_GUARD.format(
+                    table=quote(table),
+                    old=quote(old),
+                    new=quote(new),
+                    shown=f"{table}.{old}",
+                    backfill=backfill.replace("'", "''"),
+                )
+            )
+        )
         if not add.column.nullable:
             self.set_not_null(table, new, add.column.type, self.contract)
         self.contract.body.extend(drop_sync)
         if default is not None:
-            self.contract.body.append(ops.AlterColumnOp(table, new, existing_type=add.column.type,
-                                                        modify_server_default=default))
+            self.contract.body.append(
+                ops.AlterColumnOp(table, new, existing_type=add.column.type, modify_server_default=default)
+            )
         self.contract.body.append(drop)
         self.contract.originals.append(drop)
         self.contract.downgrade_extra.extend(create_sync)  # runs after the old column is back (reverse order)
@@ -579,17 +690,24 @@ def _default_sql(default: Any) -> str | None:
     return str(text) if text is not None else None
 
 
-def rewrite(script: ops.MigrationScript, *, existing: Collection[str], renames: Iterable[ColumnRename],
-            schema: str, is_volatile: Callable[[str], bool], next_id: Callable[[str], str],
-            enum_values: Iterable[ops.MigrateOperation] = (), enum_types: Collection[str] = (),
-            notes: Iterable[str] = ()) -> GeneratedScripts:
+def rewrite(
+    script: ops.MigrationScript,
+    *,
+    existing: Collection[str],
+    renames: Iterable[ColumnRename],
+    schema: str,
+    is_volatile: Callable[[str], bool],
+    next_id: Callable[[str], str],
+    enum_values: Iterable[ops.MigrateOperation] = (),
+    enum_types: Collection[str] = (),
+    notes: Iterable[str] = (),
+) -> GeneratedScripts:
     """The lock-safe revisions for ``script``'s operations (see the module docstring).
 
     ``existing``: the tables at head; ``next_id(previous)`` the id after ``previous``;
     ``enum_values``: the ``ALTER TYPE … ADD VALUE`` of :func:`enum_changes`.
     """
-    rewriter = _Rewriter(frozenset(existing), list(renames), schema, is_volatile, list(enum_values),
-                         set(enum_types))
+    rewriter = _Rewriter(frozenset(existing), list(renames), schema, is_volatile, list(enum_values), set(enum_types))
     for text in notes:
         rewriter.note(rewriter.expand, text)
     assert script.upgrade_ops is not None  # autogenerate always fills it
@@ -604,24 +722,36 @@ def rewrite(script: ops.MigrationScript, *, existing: Collection[str], renames: 
         upgrade.extend(revision.body)
         downgrade = ops.UpgradeOps(ops=list(revision.originals)).reverse().ops
         # Expand: undo dbops' own steps (the rename trigger) before Alembic's; contract: after (the column first).
-        downgrade_ops = [*revision.downgrade_extra, *downgrade] if revision.role != "contract" else \
-            [*downgrade, *revision.downgrade_extra]
+        downgrade_ops = (
+            [*revision.downgrade_extra, *downgrade]
+            if revision.role != "contract"
+            else [*downgrade, *revision.downgrade_extra]
+        )
         downgrade_ops += revision.downgrade_last
         first = not out
         rev_id = script.rev_id if first else next_id(out[-1].rev_id or "")
-        out.append(ops.MigrationScript(
-            rev_id, ops.UpgradeOps(ops=upgrade), ops.DowngradeOps(ops=downgrade_ops),
-            message=message if len(built) == 1 or first else f"{message} {revision.role}",
-            imports=set(script.imports), head=script.head if first else out[-1].rev_id,
-            splice=script.splice if first else None, branch_label=script.branch_label if first else None,
-            version_path=script.version_path, depends_on=script.depends_on if first else None,
-        ))
+        out.append(
+            ops.MigrationScript(
+                rev_id,
+                ops.UpgradeOps(ops=upgrade),
+                ops.DowngradeOps(ops=downgrade_ops),
+                message=message if len(built) == 1 or first else f"{message} {revision.role}",
+                imports=set(script.imports),
+                head=script.head if first else out[-1].rev_id,
+                splice=script.splice if first else None,
+                branch_label=script.branch_label if first else None,
+                version_path=script.version_path,
+                depends_on=script.depends_on if first else None,
+            )
+        )
     return GeneratedScripts(out, [r.role for r in built], rewriter.notes)
 
 
-_BLOCK_COMMENT = ("Each statement below commits on its own (CONCURRENTLY cannot run in a transaction; a VALIDATE\n"
-                  "scans without blocking writes). Safe to run again after a timeout: a half-built index is dropped "
-                  "first.")
+_BLOCK_COMMENT = (
+    "Each statement below commits on its own (CONCURRENTLY cannot run in a transaction; a VALIDATE\n"
+    "scans without blocking writes). Safe to run again after a timeout: a half-built index is dropped "
+    "first."
+)
 
 
 def check_constraint_ops(connection: Any, metadata: Any, existing: Collection[str]) -> list[ops.MigrateOperation]:
@@ -682,9 +812,11 @@ def enum_changes(connection: Any, metadata: Any) -> tuple[list[ops.MigrateOperat
         if old is None or old == labels:
             continue
         if [label for label in labels if label in old] != old:
-            notes.append(f"enum {name}: the models remove, rename or reorder labels ({', '.join(old)} -> "
-                         f"{', '.join(labels)}); PostgreSQL cannot do that in place: write it by hand (a new type "
-                         "and a column swap) — nothing was generated for it.")
+            notes.append(
+                f"enum {name}: the models remove, rename or reorder labels ({', '.join(old)} -> "
+                f"{', '.join(labels)}); PostgreSQL cannot do that in place: write it by hand (a new type "
+                "and a column swap) — nothing was generated for it."
+            )
             continue
         for index, label in enumerate(labels):
             if label in old:
@@ -709,7 +841,8 @@ def _native_enums(columns: Iterable[Any]) -> list[tuple[str, list[str]]]:
 def existing_enum_types(connection: Any) -> set[str]:
     """The enum types of ``public`` at head."""
     rows = connection.exec_driver_sql(
-        "SELECT typname FROM pg_type WHERE typtype = 'e' AND typnamespace = 'public'::regnamespace").fetchall()
+        "SELECT typname FROM pg_type WHERE typtype = 'e' AND typnamespace = 'public'::regnamespace"
+    ).fetchall()
     return {r[0] for r in rows}
 
 

@@ -34,8 +34,14 @@ def _silent(_: str) -> None:
 
 
 @contextmanager
-def shadow_database(settings: Settings, schema: SchemaSettings, *, admin_url: str | None = None,
-                    env: Mapping[str, str] | None = None, log: Log = _silent) -> Iterator[str]:
+def shadow_database(
+    settings: Settings,
+    schema: SchemaSettings,
+    *,
+    admin_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Log = _silent,
+) -> Iterator[str]:
     """Yield the URL of a new database migrated to head from ``schema``'s revision files; drop it after."""
     admin = _create_on(settings, schema, admin_url, env, log)
     name = admin[1]
@@ -47,8 +53,9 @@ def shadow_database(settings: Settings, schema: SchemaSettings, *, admin_url: st
         drop_database(admin[0], name)
 
 
-def _create_on(settings: Settings, schema: SchemaSettings, admin_url: str | None, env: Mapping[str, str] | None,
-               log: Log) -> tuple[str, str]:
+def _create_on(
+    settings: Settings, schema: SchemaSettings, admin_url: str | None, env: Mapping[str, str] | None, log: Log
+) -> tuple[str, str]:
     """(admin URL, database name) of a freshly created shadow database."""
     import psycopg
 
