@@ -75,3 +75,41 @@ def test_debug_shows_traceback_only_when_asked(dbops_process):
     assert plain.exit_code == 3 and "Traceback" not in plain.stderr
     debug = dbops_process("--debug", "migrate", "healthcare", "--database-url", url)
     assert "Traceback" in debug.stderr
+
+
+def test_version_alone_prints_the_version(dbops, dbops_process):
+    from dbops import __version__
+
+    for flag in ("--version", "-V"):
+        result = dbops(flag)
+        assert (result.exit_code, result.stdout) == (0, f"dbops {__version__}\n"), result.output
+    console_script = subprocess.run([str(Path(sys.executable).parent / "dbops"), "-V"], capture_output=True,
+                                    text=True, check=False)  # the entry point's fast path, without typer
+    assert (console_script.returncode, console_script.stdout) == (0, f"dbops {__version__}\n")
+    assert dbops_process("--quiet", "--version").stdout == f"dbops {__version__}\n"
+
+
+def test_shell_completion_completes_commands_and_options(dbops_process):
+    script = dbops_process("--show-completion", "bash", env={"SHELL": "/bin/bash"})
+    assert script.exit_code == 0 and "_DBOPS_COMPLETE=complete_bash" in script.stdout
+
+    def complete(words: str) -> list[str]:
+        result = dbops_process(env={"_DBOPS_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                                    "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))})
+        return result.stdout.split()
+
+    assert complete("dbops mig") == ["migrate"]
+    assert set(complete("dbops check ")) == {"types", "locks", "indexes", "budgets", "all"}
+    assert "--dry-run" in complete("dbops partitions ensure --dr")
+
+
+def test_tables_fold_into_a_list_at_80_columns_in_a_non_tty(dbops):
+    """A wide table at 80 columns: a list, every name whole, no box drawing, no line longer than 80."""
+    wide = dbops("rules", env={"COLUMNS": "200"})
+    narrow = dbops("rules", env={"COLUMNS": "80"})
+    assert wide.exit_code == narrow.exit_code == 0
+    assert "severity" in wide.stdout.splitlines()[1]  # the table's header row, when it fits
+    lines = narrow.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "require-concurrent-index-drop" in lines  # the rule name whole, on its own line
+    assert any(line.startswith("  what it flags  ") for line in lines)

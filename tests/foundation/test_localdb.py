@@ -55,6 +55,13 @@ def test_start_status_url_stop(dbops_process, data_dir: Path):
         assert conn.execute("select current_database()").fetchone()[0] == "healthcare"
         # unix socket only: no TCP listener
         assert conn.execute("show listen_addresses").fetchone()[0] == ""
+    # no SCHEMA: one VARIABLE='URL' line per schema, for `eval "$(dbops db url)"`
+    lines = dbops_process("-q", "db", "url", env=env).stdout.splitlines()
+    assert [line.split("=", 1)[0] for line in lines] == ["HEALTHCARE_DATABASE_URL", "FASHION_DATABASE_URL"]
+    exported = subprocess.run(["sh", "-c", f"{lines[1]}; echo \"$FASHION_DATABASE_URL\""], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    with psycopg.connect(exported) as conn:
+        assert conn.execute("select current_database()").fetchone()[0] == "fashion"
     # psql accepts the same URL
     if shutil.which("psql"):
         out = subprocess.run(["psql", url, "-Atc", "select 42"], capture_output=True, text=True, check=False)

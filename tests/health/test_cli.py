@@ -137,4 +137,10 @@ def test_exclude_schema_and_min_size_on_the_command_line(dbops, empty_db, h):
 
     assert flagged() == {"staging.raw_import", "public.tiny_log", "public.big_log"}
     assert flagged("--exclude-schema", "staging") == {"public.tiny_log", "public.big_log"}
+    # Never analysed, tiny_log's size is unknown (pg_class says 0 pages): --min-size must not hide it …
+    assert flagged("--exclude-schema", "staging", "--min-size", "100000") == {"public.tiny_log", "public.big_log"}
+    text = dbops("check", "indexes", "healthcare", "--database-url", empty_db, "--schema-only", "--exclude-schema",
+                 "staging")
+    assert "size unknown (never analysed)" in text.stdout and "0 bytes" not in text.stdout
+    h.execute(empty_db, "ANALYZE public.tiny_log")  # … once analysed, its size is known, and small
     assert flagged("--exclude-schema", "staging", "--min-size", "100000") == {"public.big_log"}

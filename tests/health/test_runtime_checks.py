@@ -209,3 +209,28 @@ def test_never_vacuumed_and_never_analyzed(empty_db, audit_db, h):
     ev = h.finding(report, "never-vacuumed", "public.ev")
     assert "on all 2 partitions" in ev.message and ev.details["live_rows"] == 4000
     assert h.finding(report, "never-analyzed", "public.raw").fix == "ANALYZE public.raw;"
+
+
+def test_an_index_made_minutes_ago_is_not_unused(empty_db, audit_db, h):
+    """dbops bounds an index's age by the revisions it recorded after it (dbops_revision_checksums)."""
+    from dbops.revisions import CHECKSUM_TABLE
+    from dbops.revisions.checksums import CREATE_TABLE_SQL
+
+    record = f"INSERT INTO {CHECKSUM_TABLE} (revision, file, sha256, applied_at) VALUES (%s, 'f', 'x', %s)"
+    h.execute(empty_db, "CREATE TABLE u (id int PRIMARY KEY, a int, b int, c int)", "CREATE INDEX u_old ON u (a)",
+              CREATE_TABLE_SQL)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute(record, ("0001", "2026-01-01 00:00+00"))  # u_old was made by then at the latest
+        conn.execute("CREATE INDEX u_new ON u (b)")
+        conn.execute(record, ("0002", "now"))  # u_new: at the latest now, minutes old
+        conn.execute("CREATE INDEX u_hand ON u (c)")  # after every recorded revision: its age is unknown
+        conn.execute("ANALYZE u")
+
+    report = audit_db(empty_db)
+
+    assert h.objects(report, "unused-indexes") == {"public.u_old", "public.u_hand"}
+    assert "when the index was made is unknown" in h.finding(report, "unused-indexes", "public.u_hand").message
+    assert h.finding(report, "unused-indexes", "public.u_old").details["made"].startswith("2026-01-01")
+    # a shorter minimum age lets u_new be judged too, its window starting when it was made
+    young = h.finding(audit_db(empty_db, unused_index_min_age_days=0), "unused-indexes", "public.u_new")
+    assert "since it was made (at the latest" in young.message

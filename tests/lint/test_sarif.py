@@ -110,7 +110,7 @@ def test_the_catalog_has_unique_ids_one_line_titles_and_the_docs_are_current(dbo
 
     catalog = rule_catalog()
     checks = {meta.check for meta in catalog.values()}
-    assert checks == {"locks", "indexes", "budgets", "types", "drift"}
+    assert checks == {"locks", "indexes", "budgets", "types", "drift", "status"}
     assert len(catalog) >= 31 + 22 + 13
     result = dbops("rules", "--markdown")
     assert result.stdout == (REPO / "docs" / "rules.md").read_text(encoding="utf-8"), \

@@ -183,3 +183,18 @@ def test_real_schemas_migrate_generate_and_status_on_empty_databases(project, pg
         (schema_status,) = payload["schemas"]
         assert payload["up_to_date"] and schema_status["drift"] == [] and schema_status["pending"] == []
         assert schema_status["current"] == schema_status["heads"]
+
+
+def test_migrate_warns_when_it_applies_a_revision_with_lint_errors(project, empty_db, dbops, sql):
+    proj = project()
+    proj.revision("0001", None, 'op.execute("SET lock_timeout = \'2s\'")\nop.execute("CREATE TABLE a (id int)")')
+    assert dbops("migrate", "demo", "--database-url", empty_db, env=proj.env).exit_code == 0
+    proj.revision("0002", "0001", 'op.execute("SET lock_timeout = \'2s\'")\nop.execute("CREATE INDEX a_id ON a (id)")',
+                  doc="index a")
+
+    result = dbops("migrate", "demo", "--database-url", empty_db, env=proj.env)
+
+    assert result.exit_code == 0, result.output  # dev applies it anyway …
+    assert sql(empty_db, "SELECT to_regclass('a_id')::text") == [("a_id",)]
+    assert "warning: demo: applied revision(s) with 1 lock-safety error(s)" in result.stderr  # … and says so
+    assert "require-concurrent-index" in result.stderr and "0002_index_a.py" in result.stderr

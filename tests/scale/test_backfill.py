@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -34,7 +35,8 @@ def _items(url: str, rows: int = ROWS) -> None:
 
 def _scalar(url: str, sql: str, *args):
     with psycopg.connect(url) as conn:
-        return conn.execute(sql, args).fetchone()[0]
+        row = conn.execute(sql, args).fetchone()
+        return row[0] if row else None  # None: no row yet (the progress table exists before the job's row)
 
 
 class Writer(threading.Thread):
@@ -186,3 +188,58 @@ def test_input_errors_are_raised_before_connecting_work(empty_db):
     _items(empty_db, 10)
     with pytest.raises(InputError):
         backfill(empty_db, "items", "email_lower = (SELECT 1; SELECT 2)")
+
+
+def test_any_sql_in_set_and_where_runs(empty_db, dbops):
+    """`%`, mod() (which sqlglot writes as `%`) and LIKE '…%' are SQL, not DBAPI placeholders."""
+    _items(empty_db, 300)
+    result = dbops("backfill", "healthcare", "items", "--set", "hits = mod(id, 7) + id % 3",
+                   "--where", "email LIKE 'User1%' AND email NOT LIKE '%100%'", "--batch-size", "50",
+                   "--database-url", empty_db)
+    assert result.exit_code == 0, result.output
+    matched = "email LIKE 'User1%%' AND email NOT LIKE '%%100%%'"
+    assert _scalar(empty_db, f"SELECT count(*) FROM items WHERE {matched}") == 110  # 1, 10-19, 100-199 but not 100
+    assert _scalar(empty_db, f"SELECT count(*) FROM items WHERE {matched} AND hits <> mod(id, 7) + id %% 3") == 0
+    assert _scalar(empty_db, f"SELECT count(*) FROM items WHERE NOT ({matched}) AND hits <> 0") == 0
+
+
+def test_a_job_that_failed_before_its_first_batch_takes_corrected_arguments(empty_db, dbops):
+    _items(empty_db, 100)
+    failed = dbops("backfill", "healthcare", "items", "--set", "hits = 1 / (id - id)", "--job", "fix",
+                   "--database-url", empty_db)
+    assert failed.exit_code == 1, failed.output
+    assert "division by zero" in failed.stderr and "corrected arguments" in failed.stderr
+    assert "Traceback" not in failed.output
+
+    fixed = dbops("backfill", "healthcare", "items", "--set", "hits = 1", "--job", "fix", "--database-url", empty_db)
+    assert fixed.exit_code == 0, fixed.output
+    assert _scalar(empty_db, "SELECT count(*) FROM items WHERE hits = 1") == 100
+
+
+def test_restart_and_status(empty_db, dbops):
+    _items(empty_db, 2_000)
+    backfill(empty_db, "items", "email_lower = lower(email)", job_name="lower", batch_size=500, stop_after_batches=2)
+    backfill(empty_db, "items", "hits = 2", job_name="hits")
+
+    status = dbops("backfill", "healthcare", "--status", "--format", "json", "--database-url", empty_db)
+    assert status.exit_code == 0, status.output
+    jobs = {j["job"]: j for j in json.loads(status.stdout)["jobs"]}
+    assert jobs["lower"]["state"] == "stopped" and jobs["lower"]["rows_done"] == 1_000
+    assert jobs["lower"]["fraction"] == 0.5 and jobs["lower"]["max_id"] == 2_000
+    assert jobs["hits"]["state"] == "finished" and jobs["hits"]["fraction"] == 1.0
+    text = dbops("backfill", "healthcare", "--status", "--database-url", empty_db)
+    assert "stopped" in text.stdout and "50%" in text.stdout and "UPDATE public.items SET" in text.stdout
+
+    with pytest.raises(RefusedError, match="2 batch") as refused:  # other arguments once batches ran: refused …
+        backfill(empty_db, "items", "email_lower = upper(email)", job_name="lower")
+    assert "--restart" in refused.value.hint
+    restarted = backfill(empty_db, "items", "email_lower = upper(email)", job_name="lower", restart=True)
+    assert restarted.finished and restarted.restarted and restarted.rows_done == 2_000  # … --restart walks all again
+    assert _scalar(empty_db, "SELECT count(*) FROM items WHERE email_lower = upper(email)") == 2_000
+
+    again = dbops("backfill", "healthcare", "items", "--set", "hits = 3", "--job", "hits", "--restart",
+                  "--database-url", empty_db)
+    assert again.exit_code == 0 and "started over" in again.stdout
+    assert _scalar(empty_db, "SELECT count(*) FROM items WHERE hits = 3") == 2_000
+    usage = dbops("backfill", "healthcare", "items", "--database-url", empty_db)
+    assert usage.exit_code == 2 and "--set" in usage.stderr

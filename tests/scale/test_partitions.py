@@ -167,7 +167,7 @@ def test_retention_detaches_and_drop_drops(empty_db, settings, default):
         "events_p202606", "events_p202607", "events_p202608", "events_p202609", "events_p202610", "events_p202611"}
     _routed(empty_db, "2026-06-10")
 
-    report = ensure_partitions(settings, schema, empty_db, months_ahead=0, retention_months=3, today=TODAY)
+    report = ensure_partitions(settings, schema, empty_db, months_ahead=0, retention_months=3, today=TODAY, confirmed=True)
 
     detached = [a for a in report.actions if a.action == "detached"]
     assert [a.partition for a in detached] == ["events_p202606", "events_p202607"]
@@ -177,9 +177,10 @@ def test_retention_detaches_and_drop_drops(empty_db, settings, default):
     with psycopg.connect(empty_db) as conn:  # detached, not dropped: the rows are still there
         assert conn.execute("SELECT count(*) FROM events_p202606").fetchone()[0] == 1
 
-    kept = ensure_partitions(settings, schema, empty_db, months_ahead=0, retention_months=3, today=TODAY)
+    kept = ensure_partitions(settings, schema, empty_db, months_ahead=0, retention_months=3, today=TODAY, confirmed=True)
     assert sorted(a.partition for a in kept.actions if a.action == "kept") == ["events_p202606", "events_p202607"]
-    dropped = ensure_partitions(settings, schema, empty_db, months_ahead=0, retention_months=3, drop=True, today=TODAY)
+    dropped = ensure_partitions(settings, schema, empty_db, months_ahead=0, retention_months=3, drop=True, today=TODAY,
+                                confirmed=True)
     assert sorted(a.partition for a in dropped.actions if a.action == "dropped") == ["events_p202606", "events_p202607"]
     with psycopg.connect(empty_db) as conn:
         assert conn.execute("SELECT to_regclass('events_p202606')").fetchone()[0] is None
@@ -198,7 +199,7 @@ def test_detach_concurrently_lets_a_writer_continue(empty_db, settings):
 
     def run() -> None:
         result["report"] = ensure_partitions(settings, schema, empty_db, months_ahead=0, retention_months=1,
-                                             today=TODAY)
+                                             today=TODAY, confirmed=True)
         done.set()
 
     thread = threading.Thread(target=run)
@@ -250,3 +251,71 @@ def test_cli_on_the_healthcare_schema(healthcare_db, dbops):
     text = dbops("partitions", "ensure", "healthcare", "--months-ahead", "6", "--database-url", healthcare_db)
     assert text.exit_code == 0
     assert "0 change(s)" in text.stdout and "exists" in text.stdout
+
+
+def test_dry_run_reports_the_plan_and_changes_nothing(empty_db, settings):
+    _schema(empty_db)
+    schema = settings.schema("healthcare")
+    ensure_partitions(settings, schema, empty_db, months_ahead=0, months_back=4, today=TODAY)
+    with psycopg.connect(empty_db, autocommit=True) as conn:  # a row in the default for a month still to create
+        conn.execute("INSERT INTO events (clinic_id, at) VALUES (1, '2027-01-05')")
+    before = _bounds(empty_db)
+
+    plan = ensure_partitions(settings, schema, empty_db, months_ahead=2, retention_months=2, drop=True,
+                             today=TODAY, dry_run=True, confirmed=True)
+
+    assert _bounds(empty_db) == before  # nothing created, moved, detached or dropped
+    by_action = {a.partition: a.action for a in plan.actions if a.partition}
+    assert by_action["events_p202612"] == "would create"
+    assert by_action["events_p202701"] == "would move"
+    assert [a.partition for a in plan.planned_retention] == ["events_p202607", "events_p202608"]
+    assert plan.changed == 0 and plan.exit_code() == 0 and plan.to_dict()["dry_run"] is True
+
+
+def test_retention_is_never_applied_without_confirmation(empty_db, settings):
+    """Unconfirmed: the partitions ahead are created, the old ones stay (exit 1) and the report says which."""
+    import dataclasses
+
+    _schema(empty_db, default=False)
+    schema = settings.schema("healthcare")
+    ensure_partitions(settings, schema, empty_db, months_ahead=0, months_back=3, today=TODAY)
+
+    report = ensure_partitions(settings, schema, empty_db, months_ahead=1, retention_months=2, today=TODAY)
+
+    assert [a.partition for a in report.unconfirmed] == ["events_p202608"]
+    assert "events_p202608" in _bounds(empty_db) and "events_p202612" in _bounds(empty_db)
+    assert report.exit_code() == 1 and "--yes" in report.unconfirmed[0].detail
+
+    # retention_unattended (cron) applies nothing until a person confirmed that retention once on the table …
+    unattended = dataclasses.replace(settings, partitions=dataclasses.replace(settings.partitions,
+                                                                              retention_unattended=True))
+    assert ensure_partitions(unattended, schema, empty_db, months_ahead=1, retention_months=2, today=TODAY).unconfirmed
+    confirmed = ensure_partitions(settings, schema, empty_db, months_ahead=1, retention_months=2, today=TODAY,
+                                  confirmed=True)
+    assert [a.partition for a in confirmed.actions if a.action == "detached"] == ["events_p202608"]
+    # … then a later month's unattended run detaches on its own; a shorter retention is a new decision.
+    later = date(2026, 12, 15)
+    run = ensure_partitions(unattended, schema, empty_db, months_ahead=1, retention_months=2, today=later)
+    assert [a.partition for a in run.actions if a.action == "detached"] == ["events_p202609"]
+    shorter = ensure_partitions(unattended, schema, empty_db, months_ahead=1, retention_months=1, today=later)
+    assert [a.partition for a in shorter.unconfirmed] == ["events_p202610"]
+
+
+def test_cli_retention_needs_yes_and_dry_run_changes_nothing(healthcare_db, dbops):
+    args = ("partitions", "ensure", "healthcare", "--retention", "1", "--database-url", healthcare_db)
+    before = _bounds(healthcare_db, "appointment_audit_logs")
+
+    plan = dbops(*args, "--dry-run")
+    assert plan.exit_code == 0, plan.output
+    assert "would detach" in plan.stdout and "nothing changed" in plan.stdout
+    assert _bounds(healthcare_db, "appointment_audit_logs") == before
+
+    refused = dbops(*args)  # no terminal, no --yes: nothing detached
+    assert refused.exit_code == 1
+    assert "not detached" in refused.stdout and "--yes" in refused.stdout
+    assert set(before) <= set(_bounds(healthcare_db, "appointment_audit_logs"))
+
+    done = dbops(*args, "--yes", "--format", "json")
+    assert done.exit_code == 0, done.output
+    detached = [a["partition"] for a in json.loads(done.stdout)["reports"][0]["actions"] if a["action"] == "detached"]
+    assert detached and not set(detached) & set(_bounds(healthcare_db, "appointment_audit_logs"))

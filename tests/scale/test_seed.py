@@ -169,6 +169,7 @@ def test_refuses_non_empty_without_append_and_appends_after_the_max(healthcare_d
     with pytest.raises(RefusedError, match="already hold rows") as refused:
         seed_at_scale(settings, schema, healthcare_db, scale=500, seed=2, today=TODAY)
     assert refused.value.exit_code == 2 and "--append" in refused.value.hint
+    assert "dbops reset healthcare --no-seed" in refused.value.hint  # a plain reset would seed it again
     assert _one(healthcare_db, "SELECT count(*) FROM users") == 500
 
     more = seed_at_scale(settings, schema, healthcare_db, scale=500, seed=1, append=True, today=TODAY)

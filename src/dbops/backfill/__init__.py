@@ -7,7 +7,16 @@
 
 from __future__ import annotations
 
-from dbops.backfill.runner import PROGRESS_TABLE, BackfillProgress, BackfillReport, backfill
+from dbops.backfill.runner import PROGRESS_TABLE, BackfillProgress, BackfillReport, JobStatus, backfill, backfill_status
 from dbops.backfill.validate import assignments, condition
 
-__all__ = ["PROGRESS_TABLE", "BackfillProgress", "BackfillReport", "assignments", "backfill", "condition"]
+__all__ = [
+    "PROGRESS_TABLE",
+    "BackfillProgress",
+    "BackfillReport",
+    "JobStatus",
+    "assignments",
+    "backfill",
+    "backfill_status",
+    "condition",
+]

@@ -10,6 +10,16 @@ the last committed batch, and no lock (row locks included) is held longer
 than one batch. A batch that hits ``lock_timeout`` is rolled back and
 retried after a backoff; a session advisory lock keeps two runs of the same
 job apart.
+
+``--set``/``--where`` may be any SQL expression (``%``, ``mod()``, ``LIKE
+'a%'``): the batch statements are composed with psycopg's ``sql`` module and
+sent without client-side placeholders, so nothing in them is read as one.
+
+A job is defined by its table, ``--set`` and ``--where``: a rerun with other
+arguments is refused once a batch has committed (it would mix two
+backfills), but a job that failed before its first batch takes the corrected
+arguments; ``restart=True`` starts a job over. ``backfill_status`` lists the
+jobs of a database and how far each got.
 """
 
 from __future__ import annotations
@@ -89,6 +99,7 @@ class BackfillReport:
     max_id: int | None = None
     finished: bool = False
     resumed: bool = False
+    restarted: bool = False  # --restart, or corrected arguments before the first batch
     already_finished: bool = False
     lock_retries: int = 0
     longest_batch_seconds: float = 0.0
@@ -129,6 +140,7 @@ def backfill(
     progress: Callable[[BackfillProgress], None] | None = None,
     stop_after_batches: int | None = None,
     max_retries: int = 20,
+    restart: bool = False,
 ) -> BackfillReport:
     """Run (or resume) the backfill ``UPDATE table SET set_expr [WHERE where]`` in key-range batches.
 
@@ -136,6 +148,7 @@ def backfill(
     row; rerunning the same job resumes it, and a finished job is a no-op.
     ``stop_after_batches`` stops early (as an interruption would), leaving the
     job resumable. Bad ``--set``/``--where`` raise InputError before any change.
+    ``restart``: forget the job's progress and walk the table again.
     """
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, not {batch_size}")
@@ -155,7 +168,7 @@ def backfill(
                                hint="wait for it to finish, or give this run another --job name")
         try:
             return _run(conn, target, job, set_sql, where_sql, batch_size, sleep_ms, lock_timeout,
-                        progress, stop_after_batches, max_retries)
+                        progress, stop_after_batches, max_retries, restart)
         finally:
             if not conn.closed and not conn.broken:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_lock_key(job),))
@@ -164,13 +177,14 @@ def backfill(
 def _run(
     conn: psycopg.Connection, target: _Target, job: str, set_sql: str, where_sql: str | None, batch_size: int,
     sleep_ms: int, lock_timeout: str, progress: Callable[[BackfillProgress], None] | None,
-    stop_after_batches: int | None, max_retries: int,
+    stop_after_batches: int | None, max_retries: int, restart: bool,
 ) -> BackfillReport:
     import psycopg
     from psycopg import sql
 
     report = BackfillReport(job, target.qualified, target.key, set_sql, where_sql, batch_size)
-    state = _load_job(conn, job, target, set_sql, where_sql)
+    state = _load_job(conn, job, target, set_sql, where_sql, restart=restart)
+    report.restarted = state["restarted"]
     report.rows_done = state["rows_done"]
     if state["finished_at"] is not None:
         report.already_finished = report.finished = True
@@ -185,8 +199,10 @@ def _run(
     find_upper = sql.SQL(
         "SELECT max({k}) FROM (SELECT {k} FROM {t} WHERE {k} > %s ORDER BY {k} LIMIT %s) AS batch"
     ).format(k=key, t=rel)
-    update = sql.SQL("UPDATE {t} SET {s} WHERE {k} > %s AND {k} <= %s{w}").format(
-        t=rel, s=sql.SQL(set_sql), k=key, w=sql.SQL(f" AND ({where_sql})" if where_sql else ""))
+    # The user's SQL goes in as sql.SQL and the bounds as literals: the statement is sent without parameters,
+    # so a `%` in --set/--where (LIKE 'a%', mod() rendered as a % b) is never taken for a placeholder.
+    update = sql.SQL("UPDATE {t} SET {s} WHERE {k} > {lo} AND {k} <= {hi}{w}")
+    user_sql = {"t": rel, "s": sql.SQL(set_sql), "k": key, "w": sql.SQL(f" AND ({where_sql})" if where_sql else "")}
     record = sql.SQL(
         "UPDATE {p} SET last_id = %s, rows_done = rows_done + %s, batches = batches + 1, updated_at = now() "
         "WHERE job = %s").format(p=sql.Identifier(PROGRESS_TABLE))
@@ -215,7 +231,7 @@ def _run(
             try:
                 with conn.transaction():
                     conn.execute("SELECT set_config('lock_timeout', %s, true)", (lock_timeout,))
-                    rows = conn.execute(update, (last, upper)).rowcount
+                    rows = conn.execute(update.format(lo=sql.Literal(last), hi=sql.Literal(upper), **user_sql)).rowcount
                     conn.execute(record, (upper, rows, job))
                 break
             except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as exc:
@@ -228,6 +244,15 @@ def _run(
                         hint="progress is saved: rerun the same command later to resume",
                     ) from None
                 time.sleep(min(0.05 * 2 ** attempt, 2.0))
+            except psycopg.Error as exc:
+                first = report.batches == 0 and not report.resumed
+                raise OperationFailed(
+                    f"backfill {job!r}: the batch after {target.key}={last} failed: {first_line(exc)}",
+                    location="--set/--where",
+                    hint="nothing of that batch was written; fix the expression and rerun"
+                    + (" (the job has no batch yet: it takes the corrected arguments)" if first else
+                       " with --restart, or resume with the same arguments once the data is fixed"),
+                ) from None
         report.longest_batch_seconds = max(report.longest_batch_seconds, time.monotonic() - batch_started)
         last = upper
         report.batches += 1
@@ -309,7 +334,8 @@ def _ensure_progress_table(conn: psycopg.Connection) -> None:
         conn.execute(PROGRESS_DDL)
 
 
-def _load_job(conn: psycopg.Connection, job: str, target: _Target, set_sql: str, where_sql: str | None) -> dict:
+def _load_job(conn: psycopg.Connection, job: str, target: _Target, set_sql: str, where_sql: str | None, *,
+              restart: bool = False) -> dict[str, Any]:
     conn.execute(
         f"INSERT INTO {PROGRESS_TABLE} (job, table_name, key_column, set_sql, where_sql) "
         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (job) DO NOTHING",
@@ -317,18 +343,95 @@ def _load_job(conn: psycopg.Connection, job: str, target: _Target, set_sql: str,
     )
     row = one_row(
         conn,
-        f"SELECT table_name, key_column, set_sql, where_sql, last_id, rows_done, finished_at "
+        f"SELECT table_name, key_column, set_sql, where_sql, last_id, rows_done, finished_at, batches "
         f"FROM {PROGRESS_TABLE} WHERE job = %s",
         (job,),
     )
-    table_name, key_column, old_set, old_where, last_id, rows_done, finished_at = row
-    if (table_name, key_column, old_set, old_where) != (target.qualified, target.key, set_sql, where_sql):
+    table_name, key_column, old_set, old_where, last_id, rows_done, finished_at, batches = row
+    changed = (table_name, key_column, old_set, old_where) != (target.qualified, target.key, set_sql, where_sql)
+    if changed and not restart and batches:
         raise RefusedError(
             f"backfill job {job!r} was started as `UPDATE {table_name} SET {old_set}"
-            f"{' WHERE ' + old_where if old_where else ''}`; this run differs",
-            hint="rerun it with the same --set/--where to resume, or give another --job name",
+            f"{' WHERE ' + old_where if old_where else ''}` and has {batches:,} batch(es) done; this run differs",
+            hint="rerun it with the same --set/--where to resume, --restart to start it over with these, "
+            "or give another --job name",
         )
-    return {"last_id": last_id, "rows_done": rows_done, "finished_at": finished_at}
+    if restart or changed:  # started over, or corrected before its first batch committed
+        conn.execute(
+            f"UPDATE {PROGRESS_TABLE} SET table_name = %s, key_column = %s, set_sql = %s, where_sql = %s, "
+            "last_id = NULL, rows_done = 0, batches = 0, started_at = now(), updated_at = now(), finished_at = NULL "
+            "WHERE job = %s",
+            (target.qualified, target.key, set_sql, where_sql, job),
+        )
+        return {"last_id": None, "rows_done": 0, "finished_at": None, "restarted": bool(batches or finished_at)}
+    return {"last_id": last_id, "rows_done": rows_done, "finished_at": finished_at, "restarted": False}
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One row of ``dbops backfill --status``."""
+
+    job: str
+    table: str
+    statement: str
+    rows_done: int
+    batches: int
+    last_id: int | None
+    max_id: int | None  # the table's largest key now (None: the table is gone or empty)
+    state: str  # "finished", "running", "stopped" (resumable) or "not started"
+    started_at: Any
+    updated_at: Any
+    finished_at: Any
+
+    @property
+    def fraction(self) -> float | None:
+        """Share of the key range walked (None when unknown)."""
+        if self.state == "finished":
+            return 1.0
+        if self.last_id is None:
+            return 0.0
+        if not self.max_id:
+            return None
+        return min(1.0, max(0.0, self.last_id / self.max_id))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["fraction"] = self.fraction
+        return data
+
+
+def backfill_status(url: str) -> list[JobStatus]:
+    """Every backfill job recorded in the database at ``url`` (empty when none ever ran), newest first."""
+    from psycopg import sql
+
+    with connection(url, autocommit=True) as conn:
+        conn.read_only = True
+        if scalar(conn, "SELECT to_regclass(%s)", (PROGRESS_TABLE,)) is None:
+            return []
+        rows = conn.execute(
+            f"SELECT job, table_name, key_column, set_sql, where_sql, last_id, rows_done, batches, started_at, "
+            f"updated_at, finished_at FROM {PROGRESS_TABLE} ORDER BY updated_at DESC, job"
+        ).fetchall()
+        held = {r[0] for r in conn.execute(
+            "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        )}
+        out = []
+        for job, table, key, set_sql, where_sql, last_id, rows_done, batches, started, updated, finished in rows:
+            max_id = None
+            if scalar(conn, "SELECT to_regclass(%s)", (table,)) is not None:
+                schema, _, name = table.partition(".")
+                max_id = scalar(conn, sql.SQL("SELECT max({}) FROM {}").format(
+                    sql.Identifier(key), sql.Identifier(schema, name)))
+            if finished is not None:
+                state = "finished"
+            elif _lock_key(job) & 0xFFFFFFFFFFFFFFFF in held or _lock_key(job) in held:
+                state = "running"
+            else:
+                state = "stopped" if batches else "not started"
+            statement = f"UPDATE {table} SET {set_sql}" + (f" WHERE {where_sql}" if where_sql else "")
+            out.append(JobStatus(job, table, statement, rows_done, batches, last_id, max_id, state, started,
+                                 updated, finished))
+    return out
 
 
 def _lock_key(job: str) -> int:

@@ -108,6 +108,8 @@ def check_dynamic(
                 progress(query.id)
             findings, row = session.check(query, runs)
             report.findings.extend(judge(findings, row, set(settings.budgets.ignore) | set(query.ignore)))
+            if row.get("too_little_data"):
+                row["verdict"] = "too little data"
             rows.append(row)
         report.summary["budgets"] = {
             "mode": "dynamic",
@@ -119,6 +121,7 @@ def check_dynamic(
             "rls": session.rls.role if session.rls else None,
             "queries": rows,
             "broken": sum(1 for r in rows if r["verdict"] == "broken"),
+            "too_little_data": sum(1 for r in rows if r["verdict"] == "too little data"),
         }
     finally:
         conn.close()
@@ -220,14 +223,23 @@ class _Session:
                 tenants.append(self._tenant_of(query, values))
                 self._measure(statement, measured, tenants[-1])
             self._time(statements, runs, measured, tenants)
+        except _NoSampleRow as exc:  # not a broken query: nothing to measure it on
+            self.conn.rollback()
+            row["error"] = first_line(exc)
+            row["measured"] = None
+            row["too_little_data"] = True
+            return [finding(
+                "budget-too-little-data", Severity.WARNING,
+                f"not measured: too little data ({first_line(exc)})",
+                fix=f"load realistic data first: dbops seed {query.schema} --scale 10000 (the default seed is too "
+                "small to measure a budget), or give literal parameters",
+            )], row
         except (psycopg.Error, _ParamError) as exc:
             self.conn.rollback()
             message = first_line(exc)
             row["error"] = message
             row["measured"] = None
-            if isinstance(exc, _NoSampleRow):
-                fix = f"seed the database first (dbops seed {query.schema} --scale 10000), or give literal parameters"
-            elif self.rls and "role" in message and "does not exist" in message:
+            if self.rls and "role" in message and "does not exist" in message:
                 fix = f"migrate the database (its revisions create the role {self.rls.role}), or measure with --no-rls"
             else:
                 fix = "fix the SQL or its sample parameters"
@@ -304,8 +316,7 @@ class _Session:
                     self.conn.rollback()
                 columns, row = self._samples[param_set.from_sql]
                 if row is None:
-                    raise _NoSampleRow(f"from_sql of the parameter set at line {param_set.line} returned no row "
-                                       "(is the database empty?)")
+                    raise _NoSampleRow(f"from_sql of the parameter set at line {param_set.line} returned no row")
                 for column, value in zip(columns, row, strict=True):
                     values.setdefault(column, value)
             missing = [n for n in query.placeholders if n not in values]

@@ -119,6 +119,13 @@ ENTRIES: tuple[RuleMeta, ...] = (
           "Reports a hot query that raises an error when run with its sample parameters.",
           "The budget cannot be measured, and the application query probably fails as well.",
           "Fix the query or its sample parameters in `budgets.yaml`."),
+    _rule("budget-too-little-data", _W,
+          "The database holds too little data to measure the query (seed --scale first).",
+          "Reports a hot query whose sample parameters (`from_sql`) found no row: the database is empty or holds "
+          "only the small default seed.",
+          "A budget measured on a handful of rows says nothing about 10M users: it is not measured, and not "
+          "called broken either.",
+          "Load realistic data first: `dbops seed SCHEMA --scale 10000` (or give literal parameters)."),
     _rule("budget-hypothetical-index", _I,
           "hypopg: the index that would bring the query back into its budget.",
           "For a query over budget, creates the suggested index hypothetically (hypopg) and shows the plan "

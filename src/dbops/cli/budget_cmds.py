@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dbops.cli.common import DatabaseUrlOpt, FormatOpt, OutputFormat, SchemaArg, emit_report, state
+from dbops.cli.tables import print_table
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -117,10 +118,9 @@ def _with_progress(st: Any, total: int, work: Any) -> Report:
     """Run ``work(progress)`` with a rich progress bar on stderr (hidden with --quiet or nothing to measure)."""
     if total == 0 or st.quiet:
         return work(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from dbops.cli.progress import progress_bar
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=st.err, transient=True) as bar:
+    with progress_bar(st.err, "queries") as bar:
         task = bar.add_task("measuring", total=total)
         started = [False]
 
@@ -154,7 +154,7 @@ def render_checks(console: Console, report: Report) -> None:
         result = "[bold red]failed[/bold red]" if counts.get("error") else "[green]passed[/green]"
         table.add_row(_CHECK_TITLES.get(name, name), str(counts.get("error", 0)), str(counts.get("warning", 0)),
                       str(counts.get("info", 0)), result)
-    console.print(table)
+    print_table(console, table)
 
 
 def render_budgets(console: Console, report: Report) -> None:
@@ -177,7 +177,7 @@ def render_budgets(console: Console, report: Report) -> None:
             table.add_column("index serving each table", overflow="fold")
         table.add_column("verdict")
         for q in (q for q in queries if q["schema"] == schema):
-            verdict = "[green]ok[/green]" if q.get("verdict") == "ok" else "[bold red]broken[/bold red]"
+            verdict = _VERDICT_STYLE.get(q.get("verdict", ""), "[bold red]broken[/bold red]")
             cells = [escape(q["query"])]
             if dynamic:
                 cells += _measured_cells(q)
@@ -186,12 +186,22 @@ def render_budgets(console: Console, report: Report) -> None:
             else:
                 cells.append(escape(_indexes(q)))
             table.add_row(*cells, verdict)
-        console.print(table)
+        print_table(console, table)
     if dynamic:
+        unmeasured = [q for q in queries if q.get("verdict") == "too little data"]
+        for schema in dict.fromkeys(q["schema"] for q in unmeasured):
+            count = sum(1 for q in unmeasured if q["schema"] == schema)
+            console.print(f"[yellow]{schema}: {count} quer{'y' if count == 1 else 'ies'} not measured: too little "
+                          f"data (the default seed is small). Load realistic data with `dbops seed {schema} --scale "
+                          "10000` and measure again.[/yellow]")
         for name, db in info.get("databases", {}).items():
             hypopg = "hypopg available" if db.get("hypopg") else "hypopg not available"
             rls = f"measured as {db['rls']} (row-level security on)" if db.get("rls") else "measured as the connecting user"
             console.print(f"[dim]{name}: {db.get('runs')} timed runs per query, {hypopg}, {rls}[/dim]")
+
+
+_VERDICT_STYLE = {"ok": "[green]ok[/green]", "broken": "[bold red]broken[/bold red]",
+                  "too little data": "[yellow]too little data[/yellow]"}
 
 
 def _indexes(q: dict[str, Any]) -> str:

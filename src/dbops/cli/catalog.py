@@ -32,9 +32,10 @@ def _budgets() -> Iterable[RuleMeta]:
 
 def _others() -> Iterable[RuleMeta]:
     from dbops.drift.rules import catalog_entries as drift
+    from dbops.revisions.rules import catalog_entries as revisions
     from dbops.typegen.rules import catalog_entries as types
 
-    return [*types(), *drift()]
+    return [*types(), *drift(), *revisions()]
 
 
 @lru_cache(maxsize=1)

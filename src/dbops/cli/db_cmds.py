@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dbops.cli.common import OutputFormat, SchemaArg, state
+from dbops.cli.tables import print_table
 
 if TYPE_CHECKING:
     from dbops.localdb import ClusterStatus
@@ -58,15 +59,23 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
 
     @db_app.command("url")
     def url(schema: SchemaArg = None) -> None:
-        """Print the URL of a schema's database on the local cluster (psql and SQLAlchemy accept it)."""
+        """Print the URL of SCHEMA's database on the local cluster (psql, psycopg and SQLAlchemy accept it).
+
+        Without SCHEMA: one VARIABLE='URL' line per schema, named by its url_env
+        (HEALTHCARE_DATABASE_URL…), so that `eval "$(dbops db url)"` exports them all.
+        """
+        import shlex
+
         from dbops.localdb import local_cluster
 
         st = state()
         cluster = local_cluster(st.settings, env=st.env, log=st.note)
-        if schema is None:
-            typer.echo(cluster.ensure_database("postgres"))
+        if schema is not None:
+            typer.echo(cluster.ensure_database(st.settings.schema(schema).database))
             return
-        typer.echo(cluster.ensure_database(st.settings.schema(schema).database))
+        for sch in st.settings.schemas.values():
+            variable = sch.url_env or f"{sch.name.upper()}_DATABASE_URL"
+            typer.echo(f"{variable}={shlex.quote(cluster.ensure_database(sch.database))}")
 
 
 def _print_status(status: ClusterStatus, fmt: OutputFormat | None) -> None:
@@ -84,4 +93,4 @@ def _print_status(status: ClusterStatus, fmt: OutputFormat | None) -> None:
         table.add_row("socket", f"{status.socket_dir} (port {status.port})")
     if status.pid:
         table.add_row("pid", str(status.pid))
-    st.console.print(table)
+    print_table(st.console, table)

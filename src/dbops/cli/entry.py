@@ -20,7 +20,12 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI (``argv`` defaults to ``sys.argv[1:]``; exits when it is None)."""
     args = sys.argv[1:] if argv is None else argv
     code = None
-    if "locks" in args:  # `dbops check locks …`: the one fast path today (other commands import nothing extra)
+    if args in (["--version"], ["-V"]):  # answered without loading typer
+        from dbops import __version__
+
+        sys.stdout.write(f"dbops {__version__}\n")
+        code = 0
+    elif "locks" in args:  # `dbops check locks …`: the one fast path today (other commands import nothing extra)
         from dbops.cli.lint_cmds import fast_check_locks
 
         code = guarded(fast_check_locks, list(args))

@@ -128,7 +128,9 @@ def _with_exclusions(settings: Settings, schemas: list[str] | None, min_size: in
 
 def _headline(report: Report) -> str:
     s = report.summary
-    mode = "schema checks" if s.get("schema_only") else "all checks"
+    count = len(s.get("checks", []))
+    kind = "schema check" if s.get("schema_only") else "check"
     servers = len(s.get("servers", [])) or 1
     where = f"database {s.get('database')}" + (f" + {servers - 1} replica(s)" if servers > 1 else "")
-    return f"{where}, {len(s.get('checks', []))} {mode}, {s.get('queries')} queries, {s.get('elapsed_ms')} ms"
+    return (f"{where}: {count} {kind}{'s' if count != 1 else ''} in {s.get('queries')} queries, "
+            f"{s.get('elapsed_ms')} ms")

@@ -139,6 +139,7 @@ def print_catalog(console: Any) -> None:
     from rich.table import Table
 
     from dbops.cli.catalog import rule_catalog
+    from dbops.cli.tables import print_table
     from dbops.findings.catalog import CHECK_TITLES
 
     for number, (check, metas) in enumerate(rule_catalog().by_check().items()):
@@ -152,8 +153,8 @@ def print_catalog(console: Any) -> None:
             table.add_row(meta.id, meta.severity.value, meta.title, ", ".join(meta.aliases))
         if number:
             console.print()
-        console.print(table)
-    console.print("`dbops rules ID` prints one rule's documentation; `dbops rules --markdown` all of them.",
+        print_table(console, table)
+    console.print("`dbops rules ID` prints one rule's documentation,\n`dbops rules --markdown` all of them.",
                   style="dim", markup=False)
 
 

@@ -35,7 +35,9 @@ app = typer.Typer(
     help="Operate the platform's PostgreSQL databases: migrations that never take long locks, "
     "hot queries inside their budgets, healthy indexes.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion (bash, zsh, fish, PowerShell): typer adds two options; the
+    # completion itself is answered by the same program with _DBOPS_COMPLETE set (no extra start-up cost).
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -48,6 +50,19 @@ check_app = typer.Typer(
 app.add_typer(check_app, name="check")
 
 
+def _print_version(value: bool) -> None:
+    """``--version``/``-V``: eager, so it answers before typer asks for a command."""
+    if value:
+        typer.echo(version_line())
+        raise typer.Exit(0)
+
+
+def version_line() -> str:
+    from dbops import __version__
+
+    return f"dbops {__version__}"
+
+
 @app.callback()
 def main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
@@ -56,15 +71,12 @@ def main(
         OutputFormat, typer.Option("--format", "-f", help="Default output format for reports.")
     ] = OutputFormat.text,
     database_url: DatabaseUrlOpt = None,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", help="Print the version and exit.", is_eager=True, callback=_print_version,
+    )] = False,
 ) -> None:
     st = reset_state(debug=debug, quiet=quiet, format=fmt, database_url=database_url)
-    del st
-    if version:
-        from dbops import __version__
-
-        typer.echo(f"dbops {__version__}")
-        raise typer.Exit(0)
+    del st, version
 
 
 for module in (db_cmds, typegen_cmds, schema_cmds, studio_cmds, lint_cmds, health_cmds, budget_cmds, scale_cmds):

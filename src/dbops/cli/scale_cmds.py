@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dbops.cli.common import DatabaseUrlOpt, OutputFormat, SchemaArg, state
+from dbops.cli.tables import print_table
 from dbops.errors import UsageError
 
 if TYPE_CHECKING:
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
 
-    from dbops.backfill import BackfillProgress, BackfillReport
+    from dbops.backfill import BackfillProgress, BackfillReport, JobStatus
+    from dbops.config import SchemaSettings
     from dbops.partitions import PartitionReport
 
 TextJsonOpt = Annotated[
@@ -50,13 +52,23 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
             "--months-ahead", help="Months after the current one to create (default: [tool.dbops.partitions]).",
             show_default=False)] = None,
         retention: Annotated[int | None, typer.Option(
-            "--retention", help="Detach (CONCURRENTLY where allowed) partitions older than MONTHS whole months.",
+            "--retention", help="Detach (CONCURRENTLY where allowed) partitions older than MONTHS whole months "
+            "(default: [tool.dbops.partitions] retention_months).",
             metavar="MONTHS", show_default=False)] = None,
         drop: Annotated[bool, typer.Option("--drop", help="Drop the partitions --retention detaches.")] = False,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+        yes: Annotated[bool, typer.Option(
+            "--yes", "-y", help="Confirm the retention's detaches/drops without asking.")] = False,
         database_url: DatabaseUrlOpt = None,
         fmt: TextJsonOpt = None,
     ) -> None:
-        """Create this month's and the next months' partitions; detach old ones with --retention."""
+        """Create this month's and the next months' partitions; detach old ones with --retention.
+
+        Detaching or dropping needs a confirmation: --yes, or a yes on the terminal after
+        the list of what would go. Without it the partitions ahead are still created and
+        the old ones stay (exit 1). [tool.dbops.partitions] retention_unattended = true lets
+        later runs (cron) apply a retention a person confirmed once on that table.
+        """
         from dbops.partitions import ensure_partitions
 
         st = state()
@@ -64,9 +76,17 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         reports = []
         for sch in st.schemas(schema):
             url = st.url_for(sch, database_url, single=schema is not None)
-            reports.append(ensure_partitions(
-                st.settings, sch, url, months_ahead=months_ahead, retention_months=retention, drop=drop, log=st.note,
-            ))
+
+            def run(*, plan: bool, confirmed: bool, sch: SchemaSettings = sch, url: str = url) -> PartitionReport:
+                return ensure_partitions(st.settings, sch, url, months_ahead=months_ahead, retention_months=retention,
+                                         drop=drop, dry_run=plan, confirmed=confirmed, log=st.note)
+
+            confirmed = yes
+            if not dry_run and not yes and _interactive():
+                plan = run(plan=True, confirmed=False)
+                if plan.planned_retention:
+                    confirmed = _confirm_retention(plan)
+            reports.append(run(plan=dry_run, confirmed=confirmed))
         if chosen is OutputFormat.json:
             sys.stdout.write(json.dumps({"reports": [r.to_dict() for r in reports]}, indent=2) + "\n")
         else:
@@ -77,9 +97,11 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
     @app.command("backfill")
     def backfill_cmd(
         schema: Annotated[str, typer.Argument(help="healthcare or fashion (picks the database).", show_default=False)],
-        table: Annotated[str, typer.Argument(help="The table (or schema.table) to backfill.", show_default=False)],
-        set_expr: Annotated[str, typer.Option(
-            "--set", help='Assignments, e.g. "email_lower = lower(email)".', show_default=False)],
+        table: Annotated[str | None, typer.Argument(
+            help="The table (or schema.table) to backfill.", show_default=False)] = None,
+        set_expr: Annotated[str | None, typer.Option(
+            "--set", help='Assignments, e.g. "email_lower = lower(email)" (any SQL expression).',
+            show_default=False)] = None,
         where: Annotated[str | None, typer.Option(
             "--where", help='Only rows matching, e.g. "email_lower IS NULL".', show_default=False)] = None,
         batch_size: Annotated[int, typer.Option("--batch-size", help="Keys per batch (one transaction each).")] = 1000,
@@ -87,24 +109,47 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
         job: Annotated[str | None, typer.Option(
             "--job", help="Job name in dbops_backfill_progress (default: TABLE:COLUMNS); rerun to resume.",
             show_default=False)] = None,
+        restart: Annotated[bool, typer.Option(
+            "--restart", help="Start the job over (forget its progress; takes the --set/--where given).")] = False,
+        show_status: Annotated[bool, typer.Option(
+            "--status", help="List the backfill jobs of SCHEMA's database and how far each got.")] = False,
         lock_timeout: Annotated[str | None, typer.Option(
             "--lock-timeout", help="lock_timeout of each batch (default: [tool.dbops.partitions] backfill_lock_timeout).",
             show_default=False)] = None,
         database_url: DatabaseUrlOpt = None,
         fmt: TextJsonOpt = None,
     ) -> None:
-        """Online batched backfill of a column (expand → migrate → contract); resumable."""
-        from dbops.backfill import backfill
+        """Online batched backfill of a column (expand → migrate → contract); resumable.
+
+        \b
+          dbops backfill SCHEMA TABLE --set "col = expr" [--where COND]   run or resume a job
+          dbops backfill SCHEMA --status                                 the jobs and their progress
+        """
+        from dbops.backfill import backfill, backfill_status
 
         st = state()
         chosen = _text_or_json(fmt)
         sch = st.settings.schema(schema)
+        if show_status:
+            if table or set_expr or where or restart:
+                raise UsageError("--status takes only SCHEMA", hint=f"dbops backfill {schema} --status")
+            url = st.url_for(sch, database_url, single=True)
+            jobs = backfill_status(url)
+            if chosen is OutputFormat.json:
+                sys.stdout.write(json.dumps({"jobs": [j.to_dict() for j in jobs]}, indent=2, default=str) + "\n")
+            else:
+                _render_jobs(sch.name, jobs)
+            return
+        if not table or not set_expr:
+            raise UsageError("dbops backfill needs TABLE and --set",
+                             hint=f'e.g. dbops backfill {schema} users --set "email_lower = lower(email)" '
+                             f"(or dbops backfill {schema} --status)")
         url = st.url_for(sch, database_url, single=True)
         with _BackfillBar(st.err, disabled=st.quiet) as bar:
             report = backfill(
                 url, table, set_expr, where=where, batch_size=batch_size, sleep_ms=sleep,
                 lock_timeout=lock_timeout or st.settings.partitions.backfill_lock_timeout,
-                job_name=job, progress=bar.update,
+                job_name=job, progress=bar.update, restart=restart,
             )
         if chosen is OutputFormat.json:
             sys.stdout.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
@@ -148,6 +193,30 @@ class _BackfillBar:
         self.progress.update(self.task, completed=round(p.fraction * 1000), rows=rows, rate=per_second)
 
 
+def _interactive() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def _confirm_retention(plan: PartitionReport) -> bool:
+    """List what the retention would detach/drop and ask (stderr/stdin); anything but y/yes is no."""
+    err = state().err
+    err.print(f"{plan.schema}: the retention would:", markup=False)
+    for action in plan.planned_retention:
+        rows = f", {action.rows:,} rows" if action.rows is not None else ""
+        err.print(f"  {action.action.removeprefix('would ')} {action.partition} "
+                  f"({(action.range_from or '')[:10]} → {(action.range_to or '')[:10]}{rows})", markup=False)
+    sys.stderr.write("Go ahead? [y/N] ")
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
 def _render_partitions(report: PartitionReport) -> None:
     """One rich table per partitioned table; each distinct detail once, as a numbered note."""
     from rich.markup import escape
@@ -157,7 +226,8 @@ def _render_partitions(report: PartitionReport) -> None:
     if not report.tables and not report.actions:
         st.console.print(f"{report.schema}: no partitioned tables in the database")
         return
-    window = f"{report.today}, this month + {report.months_ahead} ahead"
+    window = ("dry run: nothing changed; " if report.dry_run else "") + \
+        f"{report.today}, this month + {report.months_ahead} ahead"
     if report.retention_months:
         window += f", retention {report.retention_months} months" + (" + drop" if report.drop else "")
     notes: dict[str, int] = {}
@@ -171,10 +241,40 @@ def _render_partitions(report: PartitionReport) -> None:
             note = str(notes.setdefault(a.detail, len(notes) + 1)) if a.detail else ""
             table.add_row(escape(a.partition or ""), f"[{style}]{a.action}[/{style}]", span,
                           "" if a.rows is None else f"{a.rows:,}", escape(a.lock or ""), note)
-        st.console.print(table)
+        print_table(st.console, table)
     for detail, number in notes.items():
         st.console.print(f"  [dim]{number}.[/dim] {escape(detail)}")
+    if report.dry_run:
+        planned = sum(1 for a in report.actions if a.action.startswith("would "))
+        st.console.print(f"{report.schema}: dry run, {planned} planned change(s), nothing changed; "
+                         f"{report.count('exists')} partition(s) already there")
+        return
     st.console.print(f"{report.schema}: {report.changed} change(s); {report.count('exists')} partition(s) already there")
+    if report.unconfirmed:
+        st.console.print(f"[yellow]{report.schema}: {len(report.unconfirmed)} partition(s) past the retention were "
+                         "left in place: rerun with --yes to detach/drop them[/yellow]")
+
+
+def _render_jobs(schema: str, jobs: list[JobStatus]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    st = state()
+    if not jobs:
+        st.console.print(f"{schema}: no backfill job has run on this database")
+        return
+    table = Table(title=f"{schema}: backfill jobs", title_justify="left")
+    for header in ("job", "state", "progress", "rows", "batches", "updated", "statement"):
+        table.add_column(header, justify="right" if header in ("progress", "rows", "batches") else "left",
+                         overflow="fold")
+    style = {"finished": "green", "running": "cyan", "stopped": "yellow", "not started": "dim"}
+    for job in jobs:
+        fraction = job.fraction
+        progress = "?" if fraction is None else f"{fraction:.0%}"
+        updated = f"{job.updated_at:%Y-%m-%d %H:%M}" if job.updated_at is not None else ""
+        table.add_row(escape(job.job), f"[{style[job.state]}]{job.state}[/{style[job.state]}]", progress,
+                      f"{job.rows_done:,}", f"{job.batches:,}", updated, escape(job.statement))
+    print_table(st.console, table)
 
 
 def _render_backfill(report: BackfillReport) -> None:
@@ -186,7 +286,8 @@ def _render_backfill(report: BackfillReport) -> None:
     if report.already_finished:
         status = "[green]already finished[/green] (nothing to do; --job NAME starts a new run)"
     elif report.finished:
-        status = "[green]finished[/green]" + (" (resumed)" if report.resumed else "")
+        status = "[green]finished[/green]" + (" (resumed)" if report.resumed else "") + \
+            (" (started over)" if report.restarted else "")
     else:
         status = "[yellow]stopped[/yellow] — rerun the same command to resume"
     rows = [
@@ -202,4 +303,4 @@ def _render_backfill(report: BackfillReport) -> None:
     ]
     for key, value in rows:
         table.add_row(f"[bold]{key}[/bold]", value)
-    st.console.print(table)
+    print_table(st.console, table)

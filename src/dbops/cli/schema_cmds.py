@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dbops.cli.common import DatabaseUrlOpt, OutputFormat, SchemaArg, emit_report, state
+from dbops.cli.common import DatabaseUrlOpt, FormatOpt, OutputFormat, SchemaArg, emit_report, state
+from dbops.cli.tables import print_table
 from dbops.config import display_path
 from dbops.errors import RefusedError, UsageError
 
@@ -30,9 +31,18 @@ Two forms:
   dbops migrate [SCHEMA]                      apply pending revisions on the dev database
                                               (the local database unless a URL is set),
                                               then regenerate the typed database-types module
-  dbops migrate create SCHEMA NAME [--empty]  autogenerate a revision from the models
-                                              (--empty: a blank one; both set lock_timeout),
-                                              then lint it and print the lock-safety findings
+  dbops migrate create SCHEMA NAME [--empty]  autogenerate lock-safe revisions from the models,
+                                              diffed against a shadow database migrated from
+                                              the revision files (--empty: a blank one; both
+                                              set lock_timeout), then lint them
+
+\b
+A column dropped and another of the same type added looks like a rename: on a
+terminal dbops asks; otherwise it refuses unless --rename TABLE.OLD=NEW (the
+online rename: expand revision with a sync trigger, backfill, contract
+revision) or --accept-data-loss (drop and add). Drops of columns or tables that
+hold data in the dev database are called out first and need a yes or
+--accept-data-loss.
 
 SCHEMA is healthcare or fashion (omitted: both, for the first form).
 """
@@ -47,6 +57,12 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
                            help="SCHEMA to migrate, or `create SCHEMA NAME`."),
         ] = None,
         empty: Annotated[bool, typer.Option("--empty", help="With `create`: a blank revision (no autogenerate).")] = False,
+        rename: Annotated[list[str] | None, typer.Option(
+            "--rename", metavar="TABLE.OLD=NEW", show_default=False,
+            help="With `create`: generate the online rename of a column (expand + contract revisions).")] = None,
+        accept_data_loss: Annotated[bool, typer.Option(
+            "--accept-data-loss", help="With `create`: write drops of columns/tables that hold data without asking.",
+        )] = False,
         no_generate: Annotated[
             bool, typer.Option("--no-generate", help="Do not regenerate the database-types module.")
         ] = False,
@@ -57,10 +73,11 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
             if len(args) != 3:
                 raise UsageError("usage: dbops migrate create SCHEMA NAME [--empty]",
                                  hint="e.g. `dbops migrate create healthcare add_rating`")
-            _create(args[1], args[2], empty=empty, database_url=database_url)
+            _create(args[1], args[2], empty=empty, renames=rename or [], accept_data_loss=accept_data_loss,
+                    database_url=database_url)
             return
-        if empty:
-            raise UsageError("--empty only applies to `dbops migrate create SCHEMA NAME`")
+        if empty or rename or accept_data_loss:
+            raise UsageError("--empty, --rename and --accept-data-loss only apply to `dbops migrate create SCHEMA NAME`")
         if len(args) > 1:
             raise UsageError(f"unexpected arguments: {' '.join(args[1:])}",
                              hint="dbops migrate [SCHEMA]  or  dbops migrate create SCHEMA NAME")
@@ -106,21 +123,33 @@ def register(app: typer.Typer, check_app: typer.Typer) -> None:
     @app.command("status")
     def status_cmd(
         schema: SchemaArg = None,
-        fmt: TextJsonOpt = None,
+        fmt: FormatOpt = None,
         no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip the models-vs-database comparison.")] = False,
         database_url: DatabaseUrlOpt = None,
     ) -> None:
-        """Current vs head revision, pending revisions, drift, edited applied revisions (exit 1 unless up to date)."""
+        """Current vs head revision, pending revisions, drift, edited applied revisions (exit 1 unless up to date).
+
+        --format json adds the findings to the status; sarif and github give one finding per
+        pending revision, edited revision file and difference (at the model's file and line).
+        """
+        from dbops.findings import Report
         from dbops.workflows.status import status
 
         st = state()
         results = []
+        report = Report()
         for sch in st.schemas(schema):
             url = st.url_for(sch, database_url, single=schema is not None)
-            results.append(status(st.settings, sch, url, check_drift=not no_drift))
-        if st.output_format(fmt) is OutputFormat.json:
-            payload = {"up_to_date": all(r.up_to_date for r in results), "schemas": [r.to_dict() for r in results]}
+            result = status(st.settings, sch, url, check_drift=not no_drift)
+            results.append(result)
+            report.extend(result.report(st.settings, sch))
+        chosen = st.output_format(fmt)
+        if chosen is OutputFormat.json:
+            payload = {"up_to_date": all(r.up_to_date for r in results), "schemas": [r.to_dict() for r in results],
+                       "findings": report.to_dict()["findings"]}
             sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        elif chosen in (OutputFormat.sarif, OutputFormat.github):
+            emit_report(report, chosen)
         else:
             for result in results:
                 _print_status(result)
@@ -222,6 +251,14 @@ def _migrate(schema: str | None, *, generate: bool, database_url: str | None) ->
                          markup=False)
         if result.recorded_unrecorded:
             st.note(f"{sch.name}: recorded checksums of {len(result.recorded_unrecorded)} already-applied revision(s)")
+        if result.lint_errors and result.lint is not None:
+            from dbops.cli.render import render_report
+            from dbops.findings import Report
+
+            errors = [f for f in result.lint.findings if f.severity.value == "error"]
+            st.err.print(f"warning: {sch.name}: applied revision(s) with {len(errors)} lock-safety error(s); "
+                         "`dbops deploy` refuses them in production — fix them before you push", markup=False)
+            render_report(st.err, Report(errors))
         if result.applied:
             st.console.print(f"{sch.name}: applied {len(result.applied)} revision(s): {', '.join(result.applied)} "
                              f"({result.seconds:.2f}s)", markup=False)
@@ -239,21 +276,56 @@ def _describe_types(value: GenerateResult) -> str:
     return f"{shown} regenerated" if value.changed else f"{shown} unchanged"
 
 
-def _create(schema: str, name: str, *, empty: bool, database_url: str | None) -> None:
+_ROLE_NOTE = {
+    "expand": "expand: instant changes, one transaction",
+    "online": "online: indexes built and constraints validated without blocking writes",
+    "contract": "contract: drops; deploy it once no running code uses what it drops",
+}
+
+
+def _create(schema: str, name: str, *, empty: bool, renames: list[str], accept_data_loss: bool,
+            database_url: str | None) -> None:
     from dbops.workflows.create import create_revision
 
     st = state()
     sch = st.settings.schema(schema)
     url = None if empty else st.url_for(sch, database_url, single=True)
-    result = create_revision(st.settings, sch, name, empty=empty, url=url, log=st.note)
+    confirm = _ask_yes_no if _interactive() else None
+    result = create_revision(st.settings, sch, name, empty=empty, url=url, renames=renames,
+                             accept_data_loss=accept_data_loss, confirm=confirm, env=st.env, log=st.note,
+                             warn=lambda message: st.err.print(f"warning: {message}", markup=False))
     if result.path is None:
-        st.console.print(f"{sch.name}: no changes between the models and the database; no revision written "
+        st.console.print(f"{sch.name}: no changes between the models and the revision files; no revision written "
                          "(use --empty for a blank revision)", markup=False)
         return
-    st.console.print(f"{sch.name}: created {result.path} (revision {result.revision})", markup=False)
+    for generated in result.revisions:
+        role = f", {_ROLE_NOTE[generated.role]}" if len(result.revisions) > 1 else ""
+        st.console.print(f"{sch.name}: created {display_path(generated.path, st.settings.root)} "
+                         f"(revision {generated.revision}{role})", markup=False)
+    for note in result.notes:
+        st.console.print(f"  note: {note}", markup=False)
     if result.lint is not None:
-        code = emit_report(result.lint, OutputFormat.text, title=f"lock-safety findings in {result.path.name}")
+        names = ", ".join(r.path.name for r in result.revisions)
+        code = emit_report(result.lint, OutputFormat.text, title=f"lock-safety findings in {names}")
         raise typer.Exit(code)
+
+
+def _interactive() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def _ask_yes_no(question: str) -> bool:
+    """A yes/no question on the terminal (stderr); anything but y/yes is no."""
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
 
 
 # -- deploy / status rendering ---------------------------------------------------------------
@@ -295,7 +367,7 @@ def _print_deploy(report: Any) -> None:
     table.add_column("attempts", justify="right")
     for applied in report.applied:
         table.add_row(applied.revision, applied.file, f"{applied.seconds:.2f}", str(applied.attempts))
-    st.console.print(table)
+    print_table(st.console, table)
 
 
 def _print_status(result: Any) -> None:
@@ -320,7 +392,7 @@ def _print_status(result: Any) -> None:
         table.add_row("drift", escape("\n".join(result.drift)) or "none")
     else:
         table.add_row("drift", escape(result.drift_note or "not checked"))
-    st.console.print(table)
+    print_table(st.console, table)
 
 
 def _revs(revs: Any) -> str:
@@ -405,22 +477,20 @@ def _seed(selected: list[SchemaSettings], *, fmt: OutputFormat, database_url: st
             table.add_column("rows", justify="right")
             for name, count in result.counts.items():
                 table.add_row(name, str(count))
-            st.console.print(table)
+            print_table(st.console, table)
     for result in results:
         _show_generated_password(result.schema, password, result.admin_hash_stored)
 
 
 def _seed_at_scale(selected: list[SchemaSettings], *, scale: int, seed_value: int, append: bool, force: bool,
                    database_url: str | None, single: bool) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from dbops.cli.progress import progress_bar
     from dbops.scale import seed_at_scale
 
     st = state()
     for sch in selected:
         url = st.url_for(sch, database_url, single=single)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=st.err, transient=True) as progress:
+        with progress_bar(st.err, "rows") as progress:
             counts = seed_at_scale(st.settings, sch, url, scale=scale, seed=seed_value, append=append, force=force,
                                    progress=None if st.quiet else _table_progress(progress, sch.name))
         st.console.print(f"{sch.name}: {_counts(dict(counts or {}))}", markup=False)

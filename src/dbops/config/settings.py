@@ -77,6 +77,8 @@ class IndexesSettings:
     int4_pk_min_rows: int = 10_000_000
     int4_pk_percent: float = 50.0
     unused_index_max_scans: int = 0
+    #: an index younger than this (when dbops can tell its age) is not reported unused: it had no time to be
+    unused_index_min_age_days: float = 7.0
     seq_scan_min_rows: int = 10_000
     seq_scan_min_count: int = 100
     bloat_min_bytes: int = 10 * 1024 * 1024
@@ -128,6 +130,8 @@ class PartitionsSettings:
 
     ``retention_months = 0`` keeps every partition. ``max_move_rows`` caps the
     rows moved out of a default partition under its ACCESS EXCLUSIVE lock.
+    ``retention_unattended``: apply the retention without ``--yes`` (cron) on
+    a table where a confirmed run of that retention already happened.
     """
 
     months_ahead: int = 3
@@ -136,6 +140,7 @@ class PartitionsSettings:
     retries: int = 3
     max_move_rows: int = 100_000
     backfill_lock_timeout: str = "1s"
+    retention_unattended: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,24 +7,31 @@ constraint names and the partitioning of partitioned tables. It returns one
 human-readable line per difference, empty when the database equals the models.
 
 Ignored: Alembic's and dbops' bookkeeping tables (``alembic_version``,
-``dbops_*``) and the partitions of partitioned tables
-(``appointment_audit_logs_p202611`` …): they are created by migrations and
-partition maintenance, not declared in the models.
+``dbops_*``), the partitions of partitioned tables
+(``appointment_audit_logs_p202611`` …) and the old partitions
+``partitions ensure --retention`` detached and kept: they are created by
+migrations and partition maintenance, not declared in the models. A table
+made by hand is drift.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import re
 from typing import TYPE_CHECKING, Any
 
-from dbops.config import SchemaSettings, Settings
+from dbops.config import SchemaSettings, Settings, display_path
 from dbops.db import create_engine
 from dbops.errors import ConfigError
+from dbops.findings import Finding, Severity
+from dbops.partitions import detached_partitions
 from dbops.revisions import is_bookkeeping_table, load_metadata, partition_names
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-__all__ = ["describe_diff", "model_drift"]
+__all__ = ["describe_diff", "drift_finding", "locate_difference", "model_drift"]
 
 def model_drift(settings: Settings, schema: SchemaSettings, url: str) -> list[str]:
     """Differences between ``schema``'s models and the database at ``url`` (empty when equal)."""
@@ -36,7 +43,7 @@ def model_drift(settings: Settings, schema: SchemaSettings, url: str) -> list[st
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            partitions = partition_names(conn)
+            partitions = partition_names(conn) | detached_partitions(conn)
 
             def ignored(table: str | None) -> bool:
                 return is_bookkeeping_table(table) or table in partitions
@@ -66,6 +73,78 @@ def model_drift(settings: Settings, schema: SchemaSettings, url: str) -> list[st
     finally:
         engine.dispose()
     return sorted(diffs)
+
+
+_SUBJECT = re.compile(
+    r"^(?:table (?P<table>\w+)"
+    r"|column (?P<ctable>\w+)\.(?P<column>\w+)"
+    r"|enum type (?P<enum>\w+)"
+    r"|(?:unique index|index|constraint|check constraint|foreign key) (?P<name>\S+) on (?P<otable>\w+))"
+)
+
+
+def locate_difference(schema: SchemaSettings, difference: str) -> tuple[str, int] | None:
+    """Where in the models a difference of ``model_drift`` points: (file, 1-based line), or None.
+
+    The model class of the table (its column's line when the difference is
+    about a column, the line naming an index or constraint when it is one);
+    an enum type's definition; the models module's first line for a table the
+    models do not declare.
+    """
+    if not schema.models:
+        return None
+    match = _SUBJECT.match(difference)
+    try:
+        module = importlib.import_module(schema.models)
+        path = inspect.getsourcefile(module)
+        lines = inspect.getsource(module).splitlines()
+    except (ImportError, OSError, TypeError):
+        return None
+    if path is None:
+        return None
+    if match is None:
+        return path, 1
+    table = match["table"] or match["ctable"] or match["otable"]
+    start, end = _class_span(module, table, len(lines)) if table else (1, len(lines))
+    patterns = []
+    if match["column"]:
+        patterns.append(rf"^\s*{re.escape(match['column'])}\s*[:=]|[\"']{re.escape(match['column'])}[\"']")
+    for name in (match["name"], match["enum"]):
+        if name:
+            patterns.append(rf"[\"']{re.escape(name)}[\"']")
+    for pattern in patterns:
+        regex = re.compile(pattern)
+        for number in range(start, end + 1):
+            if regex.search(lines[number - 1]):
+                return path, number
+        if match["enum"]:  # an enum named by its Python type: search the whole module
+            for number, line in enumerate(lines, start=1):
+                if regex.search(line):
+                    return path, number
+    return path, start
+
+
+def drift_finding(settings: Settings, schema: SchemaSettings, difference: str, what: str) -> Finding:
+    """A ``model-drift`` error located at the model's file and line (``locate_difference``)."""
+    where = locate_difference(schema, difference)
+    file, line = (display_path(where[0], settings.root), where[1]) if where else (None, None)
+    return Finding("model-drift", Severity.ERROR, f"{schema.name}: {what}: {difference}", file=file, line=line,
+                   object=schema.name, check="drift",
+                   fix=f"dbops migrate create {schema.name} <name> (or fix the models)")
+
+
+def _class_span(module: Any, table: str, total: int) -> tuple[int, int]:
+    """(first, last) line of the model class mapped to ``table``; (1, 1) when no class maps it."""
+    base = getattr(module, "Base", None)
+    registry = getattr(base, "registry", None)
+    for mapper in getattr(registry, "mappers", ()):
+        if getattr(mapper.local_table, "name", None) == table:
+            try:
+                source, first = inspect.getsourcelines(mapper.class_)
+            except (OSError, TypeError):
+                break
+            return first, min(total, first + len(source) - 1)
+    return 1, 1
 
 
 def _metadata(schema: SchemaSettings) -> sa.MetaData:

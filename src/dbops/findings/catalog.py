@@ -31,6 +31,7 @@ CHECK_TITLES = {
     "budgets": "Query budgets (`dbops check budgets`)",
     "types": "Generated types (`dbops check types`, `dbops check all`)",
     "drift": "Models against migrations (`dbops check all`, `dbops status`)",
+    "status": "Revisions of a database (`dbops status`)",
 }
 
 

@@ -133,6 +133,7 @@ def parameters(cfg: IndexesSettings, pg_schemas: Sequence[str] | None = None) ->
         "int4_pk_min_rows": int(cfg.int4_pk_min_rows),
         "int4_pk_percent": float(cfg.int4_pk_percent),
         "unused_max_scans": int(cfg.unused_index_max_scans),
+        "unused_min_age_days": float(cfg.unused_index_min_age_days),
         "seq_scan_min_count": int(cfg.seq_scan_min_count),
         "seq_scan_min_rows": int(cfg.seq_scan_min_rows),
         "bloat_min_bytes": int(cfg.bloat_min_bytes),

@@ -12,6 +12,7 @@ and runtime observations that need a human's judgement.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 
 from dbops.findings import Finding, Severity
 from dbops.findings.catalog import RuleMeta
@@ -452,23 +453,37 @@ def int4_primary_keys(row: Row, ctx: Context) -> Finding:
 
 
 @check("unused-indexes", Severity.WARNING, runtime=True, per_server=True, sum_columns=("index_size", "scans"))
-def unused_indexes(row: Row, ctx: Context) -> Finding:
+def unused_indexes(row: Row, ctx: Context) -> Finding | None:
     """A non-unique index, not backing a constraint nor supporting a foreign key,
-    scanned at most ``unused_index_max_scans`` times since the statistics were
-    reset (the reset time is in the finding: a recent reset proves little).
-    With several ``--database-url`` (primary + replicas) an index is reported
-    only when it is unused on every server. Every write maintains it and it
-    takes cache. Fix: drop it concurrently (a partitioned index: plain ``DROP
-    INDEX`` on the parent). Severity warning.
+    scanned at most ``unused_index_max_scans`` times since the statistics
+    cover it: since their reset, or since the index was made when that is later.
+    dbops knows when an index was made from its commit timestamp
+    (``track_commit_timestamp = on``), or at the latest from the revision dbops
+    applied in or after its transaction; an index younger than
+    ``unused_index_min_age_days`` (7) is not reported (it had no time to be
+    used). With several ``--database-url`` (primary + replicas) an index is
+    reported only when it is unused on every server. Every write maintains it
+    and it takes cache. Fix: drop it concurrently (a partitioned index: plain
+    ``DROP INDEX`` on the parent). Severity warning.
     """
     idx, table = row["index_name"], row["table_name"]
+    made, exact = _made(row)
+    min_age = timedelta(days=float(ctx.params.get("unused_min_age_days", 7.0)))
+    if made is not None and datetime.now(UTC) - made < min_age:
+        return None  # too young to judge
     where = "on every server " if ctx.servers > 1 else ""
     if row.get("partitions"):
         fix = f"DROP INDEX {idx};  -- partitioned: CONCURRENTLY is not supported, each partition is locked briefly"
     else:
         fix = f"DROP INDEX CONCURRENTLY {idx};"
+    if made is not None and (ctx.stats_reset is None or made > ctx.stats_reset):
+        window = f"since it was made ({'' if exact else 'at the latest '}{made:%Y-%m-%d %H:%M %Z})"
+    elif made is not None:
+        window = ctx.stats_since()
+    else:
+        window = f"{ctx.stats_since()} (when the index was made is unknown: younger, it had less time to be used)"
     return _c("unused-indexes").finding(
-        f"{row['scans']} scans {where}{ctx.stats_since()} on {table}{_partitioned_note(row)}, "
+        f"{row['scans']} scans {where}{window} on {table}{_partitioned_note(row)}, "
         f"{pretty_size(row['index_size'])}",
         object=idx,
         fix=fix,
@@ -476,9 +491,17 @@ def unused_indexes(row: Row, ctx: Context) -> Finding:
         scans=row["scans"],
         index_size=row["index_size"],
         stats_reset=ctx.stats_reset,
+        made=made.isoformat() if made is not None else None,
         partitions=row.get("partitions"),
         scans_per_server=row.get("scans_per_server"),
     )
+
+
+def _made(row: Row) -> tuple[datetime | None, bool]:
+    """When the index was made (exact with commit timestamps, else an upper bound), and whether it is exact."""
+    if row.get("created_at") is not None:
+        return row["created_at"], True
+    return row.get("created_by"), False
 
 
 declare(

@@ -196,12 +196,12 @@ def pretty_size(size: int | float | None) -> str:
     """Bytes for humans (powers of 1024, like ``pg_size_pretty``).
 
     >>> pretty_size(0), pretty_size(8192), pretty_size(15 * 1024 * 1024), pretty_size(None)
-    ('0 bytes', '8 kB', '15 MB', '? bytes')
+    ('0 bytes', '8 kB', '15 MB', 'size unknown (never analysed)')
     >>> pretty_size(1536 * 1024)
     '1.5 MB'
     """
-    if size is None:
-        return "? bytes"
+    if size is None:  # pg_class.relpages is only set by VACUUM, ANALYZE and index builds
+        return "size unknown (never analysed)"
     value = float(size)
     for unit in ("bytes", "kB", "MB", "GB", "TB"):
         if abs(value) < 1024 or unit == "TB":

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from dbops.partitions.ensure import PartitionedTable, discover, ensure_partitions
+from dbops.partitions.ensure import PartitionedTable, detached_partitions, discover, ensure_partitions
 from dbops.partitions.months import add_months, month_start, months_window, partition_name, retention_cutoff
 from dbops.partitions.report import PartitionAction, PartitionReport
 
@@ -17,6 +17,7 @@ __all__ = [
     "PartitionReport",
     "PartitionedTable",
     "add_months",
+    "detached_partitions",
     "discover",
     "ensure_partitions",
     "month_start",

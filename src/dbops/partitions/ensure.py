@@ -27,10 +27,21 @@ Lock choices (PostgreSQL 15), measured in ``pg_locks`` by the tests:
   and the report says so. A detach left pending by an interrupted CONCURRENTLY
   run is completed with ``FINALIZE``. Dropping happens only with ``drop=True``,
   and only for tables dbops itself detached (marked by a comment).
+
+Retention never runs silently: detaching or dropping needs ``confirmed``
+(``--yes``, or the user's answer on a terminal). Without it the partitions are
+reported ``not detached`` / ``not dropped`` (exit 1) and nothing of the
+retention happens, while the partitions ahead are still created. Only when
+``[tool.dbops.partitions] retention_unattended = true`` and a confirmed run of
+the same (or a longer) retention, with the same drop setting, already ran on
+that table (recorded in ``dbops_partition_retention``) does an unconfirmed run
+apply it — cron after a first run by a person. ``dry_run`` changes nothing
+and reports what would happen (``would create``, ``would detach`` …).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -62,6 +73,16 @@ if TYPE_CHECKING:
 
 TIME_TYPES = ("timestamp with time zone", "timestamp without time zone", "date")
 DETACH_COMMENT = "dbops: detached from {parent}"
+#: Confirmed retention runs, per partitioned table (what lets ``retention_unattended`` apply later runs).
+RETENTION_TABLE = "dbops_partition_retention"
+RETENTION_DDL = f"""
+CREATE TABLE IF NOT EXISTS {RETENTION_TABLE} (
+    table_name text PRIMARY KEY,
+    retention_months integer NOT NULL,
+    drop_detached boolean NOT NULL,
+    confirmed_at timestamptz NOT NULL DEFAULT now()
+)
+"""
 _BOUND = re.compile(r"FOR VALUES FROM \((?P<lo>.+?)\) TO \((?P<hi>.+?)\)$", re.S)
 _CHECK_NAME = "dbops_partition_bound"
 
@@ -116,6 +137,8 @@ def ensure_partitions(
     drop: bool = False,
     today: date | None = None,
     months_back: int = 0,
+    dry_run: bool = False,
+    confirmed: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> PartitionReport:
     """Create this month's and the next ``months_ahead`` months' partitions of every
@@ -125,6 +148,8 @@ def ensure_partitions(
     Idempotent: a second run reports ``exists`` for everything and changes
     nothing. ``None`` arguments take ``[tool.dbops.partitions]``. ``months_back``
     also creates past months (``seed_at_scale`` uses it before loading history).
+    ``dry_run``: change nothing, report the plan. ``confirmed``: the user
+    agreed to the retention's detaches/drops (see the module docstring).
     """
     config = settings.partitions
     months_ahead = config.months_ahead if months_ahead is None else months_ahead
@@ -136,12 +161,14 @@ def ensure_partitions(
     if drop and not retention_months:
         raise UsageError("--drop needs --retention MONTHS", hint="e.g. `dbops partitions ensure --retention 12 --drop`")
     today = today or datetime.now(UTC).date()
-    report = PartitionReport(schema_settings.name, today.isoformat(), months_ahead, retention_months, drop)
+    report = PartitionReport(schema_settings.name, today.isoformat(), months_ahead, retention_months, drop,
+                             dry_run=dry_run)
 
     with connection(url, autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         conn.execute("SELECT set_config('lock_timeout', %s, false)", (config.lock_timeout,))
-        worker = _Worker(conn, report, config.retries, config.max_move_rows, log or (lambda _m: None))
+        worker = _Worker(conn, report, config.retries, config.max_move_rows, log or (lambda _m: None),
+                         dry_run=dry_run)
         tables = discover(conn)
         report.tables = [t.qualified for t in tables]
         _check_declared(report, schema_settings, tables)
@@ -157,8 +184,35 @@ def ensure_partitions(
                 window = [m for m in window if add_months(m, 1) > retention_cutoff(today, retention_months)]
             worker.ensure_table(table, window)
             if retention_months:
-                worker.retention(table, retention_cutoff(today, retention_months), drop)
+                apply = confirmed or (config.retention_unattended and _confirmed_before(
+                    conn, table, retention_months, drop))
+                worker.retention(table, retention_cutoff(today, retention_months), drop, apply=apply)
+                if apply and confirmed and not dry_run:
+                    _record_confirmed(conn, table, retention_months, drop)
     return report
+
+
+def _confirmed_before(conn: psycopg.Connection, table: PartitionedTable, retention_months: int, drop: bool) -> bool:
+    """A confirmed run kept at most as much as this one would (and dropped if this one drops)."""
+    exists = conn.execute("SELECT to_regclass(%s)", (f"public.{RETENTION_TABLE}",)).fetchone()
+    if not exists or exists[0] is None:
+        return False
+    row = conn.execute(f"SELECT retention_months, drop_detached FROM {RETENTION_TABLE} WHERE table_name = %s",
+                       (table.qualified,)).fetchone()
+    return row is not None and retention_months >= row[0] and (row[1] or not drop)
+
+
+def _record_confirmed(conn: psycopg.Connection, table: PartitionedTable, retention_months: int, drop: bool) -> None:
+    import psycopg
+
+    with contextlib.suppress(psycopg.errors.UniqueViolation):  # two first runs at once: the other created it
+        conn.execute(RETENTION_DDL)
+    conn.execute(
+        f"INSERT INTO {RETENTION_TABLE} (table_name, retention_months, drop_detached) VALUES (%s, %s, %s) "
+        "ON CONFLICT (table_name) DO UPDATE SET retention_months = EXCLUDED.retention_months, "
+        "drop_detached = EXCLUDED.drop_detached, confirmed_at = now()",
+        (table.qualified, retention_months, drop),
+    )
 
 
 def discover(conn: psycopg.Connection) -> list[PartitionedTable]:
@@ -178,6 +232,18 @@ def discover(conn: psycopg.Connection) -> list[PartitionedTable]:
         """
     ).fetchall()
     return [PartitionedTable(*row) for row in rows]
+
+
+def detached_partitions(conn: Any) -> frozenset[str]:
+    """Tables ``partitions ensure`` detached and kept (marked by their comment), in ``public``.
+
+    ``conn`` is a psycopg or SQLAlchemy connection. They belong to partition
+    maintenance, not to the models: drift and autogenerate ignore them.
+    """
+    query = ("SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' "
+             "AND NOT c.relispartition AND obj_description(c.oid, 'pg_class') LIKE 'dbops: detached from %%'")
+    run = getattr(conn, "exec_driver_sql", None) or conn.execute
+    return frozenset(r[0] for r in run(query).fetchall())
 
 
 def partitions_of(conn: psycopg.Connection, table: PartitionedTable) -> list[Partition]:
@@ -222,9 +288,10 @@ class _Worker:
 
     def __init__(
         self, conn: psycopg.Connection, report: PartitionReport, retries: int, max_move_rows: int,
-        log: Callable[[str], None],
+        log: Callable[[str], None], *, dry_run: bool = False,
     ) -> None:
         self.conn = conn
+        self.dry_run = dry_run
         self.report = report
         self.retries = max(retries, 1)
         self.max_move_rows = max_move_rows
@@ -270,6 +337,14 @@ class _Worker:
                 ))
                 continue
             rows = in_default.pop(month, 0)
+            if self.dry_run and rows <= self.max_move_rows:
+                self.report.add(PartitionAction(
+                    table.qualified, "would move" if rows else "would create", name, lo_text, hi_text,
+                    rows=rows or None, lock="SHARE UPDATE EXCLUSIVE",
+                    detail="CREATE TABLE (LIKE parent) + CHECK + ATTACH PARTITION"
+                    + (f"; would move {rows} rows out of {table.default}" if rows else ""),
+                ))
+                continue
             if rows > self.max_move_rows:
                 self.report.add(PartitionAction(
                     table.qualified, "error", name, lo_text, hi_text, rows=rows,
@@ -372,16 +447,35 @@ class _Worker:
 
     # -- retention ------------------------------------------------------------
 
-    def retention(self, table: PartitionedTable, cutoff: date, drop: bool) -> None:
+    def retention(self, table: PartitionedTable, cutoff: date, drop: bool, *, apply: bool = True) -> None:
+        """Detach (and with ``drop`` drop) partitions ending before ``cutoff``; ``apply`` False: only report them."""
         limit = as_utc(cutoff)
         done: set[str] = set()
         for part in partitions_of(self.conn, table):
             if part.upper is None or part.upper > limit:
                 continue
+            if self.dry_run or not apply:
+                self._not_applied(table, part.name, part.lower, part.upper, "detach" + (" and drop" if drop else ""))
+                done.add(part.name)
+                continue
             if self._detach(table, part):
                 done.add(part.name)
                 self._after_detach(table, part.name, part, drop)
-        self._earlier_detached(table, cutoff, drop, skip=done)
+        self._earlier_detached(table, cutoff, drop, skip=done, apply=apply and not self.dry_run)
+
+    def _not_applied(self, table: PartitionedTable, name: str, lower: datetime | None, upper: datetime | None,
+                     what: str) -> None:
+        rows = self.conn.execute(sql_count(table.schema, name)).fetchone()
+        verb = what.split()[0]
+        if self.dry_run:
+            self.report.add(PartitionAction(table.qualified, f"would {verb}", name, _fmt(lower), _fmt(upper),
+                                            rows=rows[0] if rows else None, detail=f"retention: would {what}"))
+        else:
+            self.report.add(PartitionAction(
+                table.qualified, {"detach": "not detached", "drop": "not dropped"}[verb], name, _fmt(lower), _fmt(upper),
+                rows=rows[0] if rows else None,
+                detail=f"retention would {what} it: rerun with --yes to confirm (nothing was detached or dropped)",
+            ))
 
     def _detach(self, table: PartitionedTable, part: Partition) -> bool:
         from psycopg import sql
@@ -435,7 +529,8 @@ class _Worker:
         comment = DETACH_COMMENT.format(parent=table.qualified) + f" on {datetime.now(UTC):%Y-%m-%d}"
         self._in_tx(sql.SQL("COMMENT ON TABLE {} IS {}").format(child, sql.Literal(comment)))
 
-    def _earlier_detached(self, table: PartitionedTable, cutoff: date, drop: bool, skip: set[str]) -> None:
+    def _earlier_detached(self, table: PartitionedTable, cutoff: date, drop: bool, skip: set[str],
+                          apply: bool = True) -> None:
         """Tables dbops detached in an earlier run (marked by comment): drop with ``drop``, else report kept."""
         rows = self.conn.execute(
             """
@@ -449,7 +544,9 @@ class _Worker:
             month = month_of_partition(table.name, name)
             if name in skip or month is None or add_months(month, 1) > cutoff:
                 continue
-            if drop:
+            if drop and not apply:
+                self._not_applied(table, name, as_utc(month), as_utc(add_months(month, 1)), "drop")
+            elif drop:
                 self._after_detach(table, name, None, drop=True)
             else:
                 self.report.add(PartitionAction(
@@ -463,6 +560,10 @@ class _Worker:
 
         for part in partitions_of(self.conn, table):
             if not part.detach_pending:
+                continue
+            if self.dry_run:
+                self.report.add(PartitionAction(table.qualified, "would finalize", part.name, _fmt(part.lower),
+                                                _fmt(part.upper), detail="a DETACH CONCURRENTLY left pending"))
                 continue
             statement = sql.SQL("ALTER TABLE {} DETACH PARTITION {} FINALIZE").format(
                 sql.Identifier(table.schema, table.name), sql.Identifier(table.schema, part.name))
@@ -495,6 +596,13 @@ class _Worker:
             except psycopg.Error as exc:
                 return f"{what} failed: {first_line(exc)}"
         return f"{what}: gave up after {self.retries} attempts ({last}); nothing changed, rerun later"
+
+
+def sql_count(schema: str, name: str) -> Any:
+    """``SELECT count(*)`` of one table (a partition: small enough to count)."""
+    from psycopg import sql
+
+    return sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))
 
 
 def _fmt(value: datetime | None) -> str | None:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # action -> level: "ok" changes or confirms, "warning" needs a look, "error" was not done.
+# "would …": a --dry-run plan; "not detached"/"not dropped": retention left for a confirmed run (--yes).
 LEVELS = {
     "exists": "ok",
     "created": "ok",
@@ -15,6 +16,13 @@ LEVELS = {
     "dropped": "ok",
     "kept": "ok",
     "info": "ok",
+    "would create": "ok",
+    "would move": "ok",
+    "would finalize": "ok",
+    "would detach": "ok",
+    "would drop": "ok",
+    "not detached": "warning",
+    "not dropped": "warning",
     "warning": "warning",
     "error": "error",
 }
@@ -57,6 +65,7 @@ class PartitionReport:
     months_ahead: int
     retention_months: int
     drop: bool
+    dry_run: bool = False
     tables: list[str] = field(default_factory=list)
     actions: list[PartitionAction] = field(default_factory=list)
 
@@ -71,9 +80,19 @@ class PartitionReport:
         """How many partitions were created, moved into, detached, finalized or dropped."""
         return sum(1 for a in self.actions if a.action in ("created", "moved", "detached", "finalized", "dropped"))
 
+    @property
+    def unconfirmed(self) -> list[PartitionAction]:
+        """Retention steps left undone for want of a confirmation."""
+        return [a for a in self.actions if a.action in ("not detached", "not dropped")]
+
+    @property
+    def planned_retention(self) -> list[PartitionAction]:
+        """What a dry run would detach or drop."""
+        return [a for a in self.actions if a.action in ("would detach", "would drop")]
+
     def exit_code(self) -> int:
-        """1 when a step could not be done (an ``error`` action), else 0."""
-        return 1 if any(a.level == "error" for a in self.actions) else 0
+        """1 when a step could not be done (an ``error`` action) or retention awaits confirmation, else 0."""
+        return 1 if any(a.level == "error" for a in self.actions) or self.unconfirmed else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +101,7 @@ class PartitionReport:
             "months_ahead": self.months_ahead,
             "retention_months": self.retention_months,
             "drop": self.drop,
+            "dry_run": self.dry_run,
             "tables": list(self.tables),
             "actions": [a.to_dict() for a in self.actions],
             "summary": {

@@ -4,9 +4,9 @@
 - static query budgets (``dbops.budgets.check_static``), and the budgeted SQL
   being what the repository methods send (``dbops.budgets.sync.sync_findings``);
 - generated database types up to date (``dbops.typegen.generate(check=True)``);
-- models equal migrations: each schema migrated into a scratch database on
-  the local cluster (or the server of ``admin_url``), compared with
-  ``dbops.drift.model_drift``, then dropped.
+- models equal migrations: each schema's shadow database (``workflows.shadow``:
+  migrated to head on the local cluster, or the server of ``admin_url``),
+  compared with ``dbops.drift.model_drift``, then dropped.
 
 Each part's summary nests under its name (per schema where it runs per
 schema), ``summary.checks`` counts each part's findings by severity;
@@ -32,17 +32,15 @@ and as a pre-commit hook (``.pre-commit-config.yaml``)::
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 
 from dbops.budgets import budgets_path, check_static, load_project_budgets
-from dbops.config import SchemaSettings, Settings, display_path, url_with_database
-from dbops.drift import model_drift
+from dbops.config import SchemaSettings, Settings, display_path
+from dbops.drift import drift_finding, model_drift
 from dbops.findings import Finding, Report, Severity
-from dbops.localdb import create_database, drop_database, local_cluster
-from dbops.revisions import upgrade
 from dbops.typegen import generate
 from dbops.workflows.locks import lint_schema_revisions
+from dbops.workflows.shadow import shadow_database
 
 CHECKS = ("locks", "budgets", "types", "drift")
 
@@ -76,7 +74,7 @@ def check_all(
         say(f"{schema.name}: generated types")
         add("types", check_types(settings, schema), schema.name)
     for schema in settings.schemas.values():
-        say(f"{schema.name}: models against migrations (scratch database)")
+        say(f"{schema.name}: models against migrations (shadow database)")
         add("drift", check_drift(settings, schema, admin_url=admin_url, env=env), schema.name)
     report.summary["checks"] = {name: Report(found).counts() for name, found in parts.items()}
     return report
@@ -117,27 +115,9 @@ def check_types(settings: Settings, schema: SchemaSettings) -> Report:
 def check_drift(
     settings: Settings, schema: SchemaSettings, *, admin_url: str | None = None, env: Mapping[str, str] | None = None
 ) -> Report:
-    """Migrate a scratch database to head, compare it with the models (``model-drift`` errors), drop it."""
-    admin = admin_url or _local_admin_url(settings, env)
-    name = f"dbops_check_{schema.name}_{uuid.uuid4().hex[:8]}"
-    create_database(admin, name)
-    try:
-        url = url_with_database(admin, name)
-        upgrade(settings, schema, url)
+    """Compare the models with a shadow database migrated to head (``model-drift`` errors)."""
+    with shadow_database(settings, schema, admin_url=admin_url, env=env) as url:
         differences = model_drift(settings, schema, url)
-    finally:
-        drop_database(admin, name)
-    findings = [
-        Finding("model-drift", Severity.ERROR, f"{schema.name}: the migrations differ from the models: {difference}",
-                object=schema.name, check="drift",
-                fix=f"dbops migrate create {schema.name} <name> (or fix the models)")
-        for difference in differences
-    ]
+    findings = [drift_finding(settings, schema, difference, "the migrations differ from the models")
+                for difference in differences]
     return Report(findings, {"differences": len(differences)})
-
-
-def _local_admin_url(settings: Settings, env: Mapping[str, str] | None) -> str:
-    cluster = local_cluster(settings, env=env)
-    if not cluster.status().running:
-        cluster.start()
-    return cluster.url("postgres")

@@ -1,11 +1,16 @@
-"""``dbops migrate`` (dev): apply pending revisions, then regenerate the types module."""
+"""``dbops migrate`` (dev): apply pending revisions, then regenerate the types module.
+
+The pending revisions are linted first (lock safety): dev applies them anyway
+(the dev database is yours), but ``MigrateResult.lint`` carries the findings
+so the CLI can warn that ``dbops deploy`` will refuse the errors.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbops.config import SchemaSettings, Settings
 from dbops.errors import DbopsError
@@ -19,6 +24,10 @@ from dbops.revisions import (
     revision_failed,
 )
 from dbops.typegen import GenerateResult, generate
+from dbops.workflows.locks import lint_pending
+
+if TYPE_CHECKING:
+    from dbops.findings import Report
 
 Log = Callable[[str], None]
 
@@ -38,7 +47,12 @@ class MigrateResult:
     recorded_unrecorded: list[str] = field(default_factory=list)
     types: GenerateResult | None = None
     types_note: str | None = None
+    lint: Report | None = None  # lock-safety lint of the revisions this run applied (None: nothing pending)
     seconds: float = 0.0
+
+    @property
+    def lint_errors(self) -> int:
+        return 0 if self.lint is None else sum(1 for f in self.lint.findings if f.severity.value == "error")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,12 +62,13 @@ class MigrateResult:
             "recorded_unrecorded": self.recorded_unrecorded,
             "types": str(self.types.path) if self.types is not None else None,
             "types_note": self.types_note,
+            "lint": self.lint.to_dict() if self.lint is not None else None,
             "seconds": round(self.seconds, 3),
         }
 
 
 def migrate(settings: Settings, schema: SchemaSettings, url: str, *, generate_types: bool = True,
-            log: Log = _silent) -> MigrateResult:
+            lint: bool = True, log: Log = _silent) -> MigrateResult:
     """``dbops migrate``: apply pending revisions (dev database), then regenerate the types module.
 
     Unlike ``deploy`` it does not refuse edited applied revisions (you edit
@@ -71,7 +86,10 @@ def migrate(settings: Settings, schema: SchemaSettings, url: str, *, generate_ty
         history.check_known(current, recorded)
         result.edited = compare(dict(recorded), history.files())
         result.recorded_unrecorded = session.record_unrecorded(history, current, recorded, settings.root)
-        if history.pending(current):
+        pending = history.pending(current)
+        if pending and lint:
+            result.lint = lint_pending(settings, schema, pending, history=history)
+        if pending:
             try:
                 session.run(config, "upgrade", "heads", hooks, script=history.script)
             except DbopsError:

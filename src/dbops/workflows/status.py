@@ -14,7 +14,8 @@ from typing import Any
 
 from dbops.config import SchemaSettings, Settings, mask_url
 from dbops.db import connection
-from dbops.drift import model_drift
+from dbops.drift import drift_finding, model_drift
+from dbops.findings import Finding, Report, Severity
 from dbops.revisions import EditedRevision, RevisionFile, compare, database_state, load_history
 
 
@@ -35,6 +36,28 @@ class SchemaStatus:
     @property
     def up_to_date(self) -> bool:
         return not (self.pending or self.edited or self.drift)
+
+    def report(self, settings: Settings, schema: SchemaSettings) -> Report:
+        """The status as findings (``--format json|sarif|github``): one error per thing that is not up to date.
+
+        ``revision-pending`` at the pending revision's file, ``revision-edited`` at the edited file,
+        ``model-drift`` at the model's file and line.
+        """
+        findings = [
+            Finding("revision-pending", Severity.ERROR,
+                    f"{self.schema}: revision {p.revision} ({p.message or p.file}) is not applied to {self.database}",
+                    file=p.file, line=1, object=self.schema, check="status", fix=f"dbops migrate {self.schema}")
+            for p in self.pending
+        ]
+        findings += [
+            Finding("revision-edited", Severity.ERROR, f"{self.schema}: {e.describe()}", file=e.file,
+                    line=1 if e.actual is not None else None, object=self.schema, check="status",
+                    fix=f"restore the applied file (git), or rebuild the dev database: dbops reset {self.schema}")
+            for e in self.edited
+        ]
+        findings += [drift_finding(settings, schema, difference, "the database differs from the models")
+                     for difference in self.drift or []]
+        return Report(findings, {self.schema: self.to_dict()})
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,7 +1,7 @@
 -- Non-unique indexes with a boolean key column: two values select half the table; a partial index WHERE col (or WHERE NOT col) is smaller and more selective.
 SELECT i.indexrelid::regclass::text AS index_name,
        i.indrelid::regclass::text AS table_name,
-       ic.relpages::bigint * current_setting('block_size')::bigint AS index_size,
+       CASE WHEN ic.reltuples >= 0 THEN ic.relpages::bigint * current_setting('block_size')::bigint END AS index_size,
        pg_get_indexdef(i.indexrelid) AS index_def,
        ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts::int) k) AS key_columns,
        ARRAY(SELECT k FROM generate_series(1, i.indnkeyatts::int) k

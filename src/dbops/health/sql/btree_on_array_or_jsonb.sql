@@ -1,7 +1,7 @@
 -- Non-unique btree indexes on an array or jsonb key column: btree only serves whole-value equality; containment and key lookups (@>, ?, &&) need GIN.
 SELECT i.indexrelid::regclass::text AS index_name,
        i.indrelid::regclass::text AS table_name,
-       ic.relpages::bigint * current_setting('block_size')::bigint AS index_size,
+       CASE WHEN ic.reltuples >= 0 THEN ic.relpages::bigint * current_setting('block_size')::bigint END AS index_size,
        pg_get_indexdef(i.indexrelid) AS index_def,
        i.indnkeyatts AS key_count,
        ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) || ' (' || format_type(o.opcintype, NULL) || ')'

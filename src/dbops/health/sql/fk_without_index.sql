@@ -4,7 +4,7 @@ SELECT c.conname AS constraint_name,
        c.confrelid::regclass::text AS referenced_table,
        ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum ORDER BY k.ord) AS columns,
-       t.relpages::bigint * current_setting('block_size')::bigint AS table_size,
+       CASE WHEN t.reltuples >= 0 THEN t.relpages::bigint * current_setting('block_size')::bigint END AS table_size,
        CASE WHEN t.relispartition THEN pg_partition_root(t.oid)::text END AS partition_root,
        c.confrelid::regclass::text || ':' || array_to_string(ARRAY(
            SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)

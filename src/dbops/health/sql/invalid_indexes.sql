@@ -4,7 +4,7 @@ SELECT i.indexrelid::regclass::text AS index_name,
        ic.relkind = 'I' AS partitioned,
        i.indisunique AS is_unique,
        i.indisready AS is_ready,
-       ic.relpages::bigint * current_setting('block_size')::bigint AS index_size,
+       CASE WHEN ic.reltuples >= 0 THEN ic.relpages::bigint * current_setting('block_size')::bigint END AS index_size,
        pg_get_indexdef(i.indexrelid) AS index_def
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid

@@ -2,7 +2,7 @@
 SELECT s.relid::regclass::text AS table_name,
        s.n_live_tup AS live_rows,
        s.n_mod_since_analyze AS modified_rows,
-       t.relpages::bigint * current_setting('block_size')::bigint AS table_size,
+       CASE WHEN t.reltuples >= 0 THEN t.relpages::bigint * current_setting('block_size')::bigint END AS table_size,
        CASE WHEN t.relispartition THEN pg_partition_root(t.oid)::text END AS partition_root,
        '' AS partition_key
 FROM pg_stat_user_tables s

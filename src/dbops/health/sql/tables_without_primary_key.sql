@@ -1,7 +1,7 @@
 -- Tables without a primary key (a partitioned table counts once; its partitions are not listed).
 SELECT t.oid::regclass::text AS table_name,
        t.relkind = 'p' AS partitioned,
-       t.relpages::bigint * current_setting('block_size')::bigint AS table_size,
+       CASE WHEN t.reltuples >= 0 THEN t.relpages::bigint * current_setting('block_size')::bigint END AS table_size,
        t.reltuples::bigint AS estimated_rows,
        -- a unique index on NOT NULL columns can become the primary key without a table scan
        (SELECT i.indexrelid::regclass::text
